@@ -1,0 +1,41 @@
+import { defineConfig } from '@playwright/test'
+
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+/**
+ * Three projects, one built bundle:
+ * - node: the library imported from dist/ by Node, against real servers on 127.0.0.1;
+ * - deno: Deno test files run by the `deno` npm package against the same dist/ files;
+ * - browser: Debian's Chromium driven by Playwright (no browser downloads here).
+ */
+export default defineConfig({
+  testDir: 'tests',
+  timeout: 60_000,
+  fullyParallel: true,
+  workers: 2,
+  forbidOnly: !!process.env.CI,
+  reporter: process.env.CI ? [['list', { printSteps: false }]] : 'list',
+  projects: [
+    { name: 'node', testMatch: /tests\/node\/.+\.spec\.ts$/ },
+    { name: 'deno', testMatch: /tests\/deno\.spec\.ts$/ },
+    {
+      name: 'browser',
+      testMatch: /tests\/browser\/.+\.spec\.ts$/,
+      use: {
+        browserName: 'chromium',
+        headless: true,
+        launchOptions: {
+          executablePath,
+          args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            '--no-first-run',
+          ],
+        },
+      },
+    },
+  ],
+})

@@ -1,0 +1,70 @@
+import * as v from 'valibot'
+import { AuthenticationError } from './errors.ts'
+import { type DeviceCodeInit, describeIssues, deviceAuthorizationBodySchema, deviceCodeInitSchema } from './schemas.ts'
+
+/**
+ * The answer of a device authorization endpoint (RFC 8628 §3.2): what to show the user, and the device code
+ * to poll the token endpoint with.
+ *
+ * @example
+ * ```ts
+ * const resp = await getDeviceCode(deviceEndpoint, clientId, { scope: ['openid', 'offline_access'] })
+ * showUser(`Open ${resp.verificationUri} and enter ${resp.userCode}`)
+ * const token = await pollTokenEndpoint(resp, tokenEndpoint, clientId)
+ * ```
+ */
+export class DeviceCodeResponse {
+  /** The device verification code: a secret, sent only to the token endpoint. */
+  readonly deviceCode: string
+  /** The code the user types at the verification page. */
+  readonly userCode: string
+  /** Where the user goes to enter the code (any non-empty string: some servers send a bare host). */
+  readonly verificationUri: string
+  /** The verification URI with the user code already in it, when the server sent one. */
+  declare readonly verificationUriComplete?: string
+  /** Lifetime of the device code and user code, in seconds. */
+  readonly expiresIn: number
+  /** Minimum seconds between polls; 5 when the server sent none (RFC 8628 §3.2). */
+  readonly interval: number
+
+  /**
+   * @param init - The fields, camelCase. `interval` defaults to 5 seconds.
+   * @throws {@link AuthenticationError} when a field is missing or of the wrong type.
+   */
+  constructor(init: DeviceCodeInit) {
+    const result = v.safeParse(deviceCodeInitSchema, init)
+    if (!result.success) {
+      throw new AuthenticationError(`Invalid device code response: ${describeIssues(result.issues)}.`)
+    }
+    const value = result.output
+    this.deviceCode = value.deviceCode
+    this.userCode = value.userCode
+    this.verificationUri = value.verificationUri
+    if (value.verificationUriComplete !== undefined) this.verificationUriComplete = value.verificationUriComplete
+    this.expiresIn = value.expiresIn
+    this.interval = value.interval ?? 5
+  }
+
+  /**
+   * Validates a parsed JSON body of a device authorization endpoint and builds the response from it.
+   *
+   * @param j - The parsed body (snake_case, as on the wire).
+   * @throws {@link AuthenticationError} naming the invalid fields (never their values).
+   *
+   * @example
+   * ```ts
+   * const resp = DeviceCodeResponse.fromJsonResponse({
+   *   device_code: 'code', user_code: 'BNDJJFXL', verification_uri: 'url', expires_in: 600, interval: 5,
+   * })
+   * ```
+   */
+  static fromJsonResponse(j: unknown): DeviceCodeResponse {
+    const result = v.safeParse(deviceAuthorizationBodySchema, j)
+    if (!result.success) {
+      throw new AuthenticationError(
+        `The device authorization endpoint sent an invalid response: ${describeIssues(result.issues)}.`,
+      )
+    }
+    return new DeviceCodeResponse(result.output)
+  }
+}

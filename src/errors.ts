@@ -1,0 +1,129 @@
+/** The fields an {@link AuthenticationError} carries besides its message. */
+export interface AuthenticationErrorOptions {
+  /** HTTP status of the response that caused the error, when there was one. */
+  status?: number
+  /** The OAuth `error` code from the response body (RFC 6749 §5.2), e.g. `invalid_client`. */
+  error?: string
+  /** The OAuth `error_description` from the response body. */
+  errorDescription?: string
+  /** The OAuth `error_uri` from the response body. */
+  errorUri?: string
+  /** Seconds the server asked the client to wait (`Retry-After`), for 429 and 503 answers. */
+  retryAfter?: number
+  /** The underlying error (network failure, timeout, validation issue). */
+  cause?: unknown
+}
+
+/**
+ * Raised for every failure to obtain a token or device code: an OAuth error answer, an HTTP failure,
+ * a malformed or oversized response, a redirect, a timeout, a network or TLS failure, an expired device code.
+ *
+ * It never holds a client secret, refresh token, device code or `Authorization` value: those are replaced
+ * with `[redacted]` before the error is built, even when the server echoes them back.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await getToken(tokenEndpoint, { authorizationHeader })
+ * } catch (err) {
+ *   if (err instanceof AuthenticationError && err.error === 'invalid_client') console.error('check the client secret')
+ *   throw err
+ * }
+ * ```
+ */
+export class AuthenticationError extends Error {
+  /** HTTP status of the response, when there was one. */
+  readonly status?: number
+  /** The OAuth `error` code (RFC 6749 §5.2 / RFC 8628 §3.5), when the server sent one. */
+  readonly error?: string
+  /** The OAuth `error_description`, when the server sent one. */
+  readonly errorDescription?: string
+  /** The OAuth `error_uri`, when the server sent one. */
+  readonly errorUri?: string
+  /** Seconds the server asked to wait before trying again (`Retry-After` on 429/503). */
+  readonly retryAfter?: number
+
+  /**
+   * @param message - What went wrong and what to do about it.
+   * @param options - The HTTP status, the OAuth error fields and the cause.
+   */
+  constructor(message: string, options: AuthenticationErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'AuthenticationError'
+    if (options.status !== undefined) this.status = options.status
+    if (options.error !== undefined) this.error = options.error
+    if (options.errorDescription !== undefined) this.errorDescription = options.errorDescription
+    if (options.errorUri !== undefined) this.errorUri = options.errorUri
+    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter
+  }
+
+  /**
+   * The error as plain data for logs: `name`, `message`, `status`, `error`, `errorDescription`, `errorUri`
+   * and the cause's `name` and `message`; nothing else (no response body, no headers).
+   */
+  toJSON(): {
+    name: string
+    message: string
+    status?: number
+    error?: string
+    errorDescription?: string
+    errorUri?: string
+    cause?: { name: string; message: string }
+  } {
+    const cause = this.cause
+    return {
+      name: this.name,
+      message: this.message,
+      status: this.status,
+      error: this.error,
+      errorDescription: this.errorDescription,
+      errorUri: this.errorUri,
+      cause:
+        cause instanceof Error
+          ? { name: cause.name, message: cause.message }
+          : cause === undefined
+            ? undefined
+            : { name: typeof cause, message: String(cause) },
+    }
+  }
+}
+
+/**
+ * Raised by {@link getToken} when the token endpoint answers `authorization_pending` or `slow_down`
+ * (RFC 8628 §3.5): the user has not approved the device code yet. {@link pollTokenEndpoint} handles it;
+ * call it again after the interval when you poll yourself.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   return await getToken(tokenEndpoint, { grantType: GrantType.DEVICE_CODE, deviceCode, clientId })
+ * } catch (err) {
+ *   if (err instanceof AuthenticationPending) interval += err.error === errorSlowDown ? 5 : 0
+ * }
+ * ```
+ */
+export class AuthenticationPending extends Error {
+  /** `authorization_pending`, or `slow_down` when the client must add 5 seconds to its interval. */
+  readonly error: 'authorization_pending' | 'slow_down'
+  /** HTTP status of the response (400 per RFC 8628, though some servers use 401, 403, 428 or 200). */
+  readonly status: number
+  /** A new polling interval in seconds, when the server sent one with `slow_down`. */
+  readonly interval?: number
+
+  /**
+   * @param error - The OAuth error code the server sent.
+   * @param status - The HTTP status it came with.
+   * @param interval - A polling interval (seconds) the server sent along, if any.
+   */
+  constructor(error: 'authorization_pending' | 'slow_down', status = 400, interval?: number) {
+    super(
+      error === 'slow_down'
+        ? 'The token endpoint asked to slow down: poll again after the interval plus 5 seconds (RFC 8628 §3.5).'
+        : 'Authorization pending: the user has not approved the device code yet; poll again after the interval.',
+    )
+    this.name = 'AuthenticationPending'
+    this.error = error
+    this.status = status
+    if (interval !== undefined) this.interval = interval
+  }
+}

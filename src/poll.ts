@@ -1,0 +1,133 @@
+import { errorSlowDown, GrantType } from './constants.ts'
+import type { DeviceCodeResponse } from './device-code-response.ts'
+import { AuthenticationError, AuthenticationPending } from './errors.ts'
+import { isNetworkFailure } from './http.ts'
+import type { TokenResponse } from './schemas.ts'
+import { getToken } from './token.ts'
+import { checkEndpoint, type TransportOptions } from './transport.ts'
+
+/** Options of {@link pollTokenEndpoint}. */
+export interface PollTokenEndpointOptions extends TransportOptions {
+  /** Audience of the requested token. */
+  audience?: string
+  /** Scopes to request. */
+  scopes?: string[]
+  /**
+   * Called after each `authorization_pending`/`slow_down` answer (the seed printed instead):
+   * `attempt` counts requests so far, `interval` is the current polling interval in seconds.
+   */
+  onPending?: (info: { attempt: number; interval: number }) => void
+}
+
+/** How many network failures in a row a poll survives before giving up. */
+const maxConsecutiveNetworkFailures = 3
+
+/** Sleeps on a real clock, never less than `ms`, and stops at once when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  signal?.throwIfAborted()
+  if (ms <= 0) return Promise.resolve()
+  const until = performance.now() + ms
+  return new Promise((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal?.reason)
+    }
+    const arm = (delay: number): void => {
+      timer = setTimeout(() => {
+        // Timers may fire a fraction of a millisecond early; RFC 8628 §3.5 says never poll early.
+        const left = until - performance.now()
+        if (left > 0) return arm(left)
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }, delay)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    arm(ms)
+  })
+}
+
+/**
+ * Polls the token endpoint with a device code until the user approves it (RFC 8628 §3.4–3.5).
+ *
+ * Waits `resp.interval` seconds (on a real clock) before each request; on `slow_down` adds 5 seconds for that
+ * and every later request (or takes the server's new interval when larger); on 429/503 waits the longer of
+ * `Retry-After` and the interval; survives up to 3 consecutive network failures; gives up with an
+ * {@link AuthenticationError} (`error: 'expired_token'`) once `resp.expiresIn` seconds have passed since the call.
+ * `access_denied`, `expired_token` and any other error end it at once. Prints nothing: use `onPending`.
+ *
+ * @param resp - The device authorization response from {@link getDeviceCode}.
+ * @param tokenEndpoint - The token endpoint URL.
+ * @param clientId - The client id.
+ * @param options - Scopes, audience, `onPending`, transport options; `signal` aborts the wait and the request.
+ * @returns The token response once the user approved.
+ *
+ * @example
+ * ```ts
+ * const resp = await getDeviceCode(deviceEndpoint, clientId, { scope: ['openid', 'offline_access'] })
+ * console.log(`Open ${resp.verificationUriComplete ?? resp.verificationUri}, code ${resp.userCode}`)
+ * const { accessToken, refreshToken } = await pollTokenEndpoint(resp, tokenEndpoint, clientId, {
+ *   onPending: ({ attempt }) => console.log(`waiting (${attempt})`),
+ * })
+ * ```
+ */
+export async function pollTokenEndpoint(
+  resp: DeviceCodeResponse,
+  tokenEndpoint: string | URL,
+  clientId: string,
+  options: PollTokenEndpointOptions = {},
+): Promise<TokenResponse> {
+  const { onPending, audience, scopes, ...transport } = options
+  const { signal } = transport
+  signal?.throwIfAborted()
+  checkEndpoint(tokenEndpoint, 'token endpoint', transport.allowInsecureHttp)
+
+  const deadline = performance.now() + resp.expiresIn * 1000
+  let interval = resp.interval
+  let wait = interval
+  let attempt = 0
+  let failuresInRow = 0
+  const request = { ...transport, grantType: GrantType.DEVICE_CODE, clientId, deviceCode: resp.deviceCode }
+  if (audience !== undefined) Object.assign(request, { audience })
+  if (scopes !== undefined) Object.assign(request, { scopes })
+
+  for (;;) {
+    if (performance.now() + wait * 1000 >= deadline) {
+      throw new AuthenticationError(
+        `The device code expired after ${resp.expiresIn} s without the user approving it: start a new device authorization.`,
+        { error: 'expired_token' },
+      )
+    }
+    await sleep(wait * 1000, signal)
+    attempt++
+    try {
+      return await getToken(tokenEndpoint, request)
+    } catch (err) {
+      if (err instanceof AuthenticationPending) {
+        failuresInRow = 0
+        // RFC 8628 §3.5: slow_down adds 5 seconds to this and all later intervals.
+        if (err.error === errorSlowDown) interval = Math.max(interval + 5, err.interval ?? 0)
+        wait = interval
+        onPending?.({ attempt, interval })
+        continue
+      }
+      if (err instanceof AuthenticationError && (err.status === 429 || err.status === 503)) {
+        failuresInRow = 0
+        wait = Math.max(err.retryAfter ?? 0, interval)
+        continue
+      }
+      if (isNetworkFailure(err)) {
+        failuresInRow++
+        if (failuresInRow > maxConsecutiveNetworkFailures) {
+          throw new AuthenticationError(
+            `Polling the token endpoint failed ${failuresInRow} times in a row: ${(err as Error).message}`,
+            { cause: err },
+          )
+        }
+        wait = interval
+        continue
+      }
+      throw err
+    }
+  }
+}

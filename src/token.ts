@@ -1,0 +1,73 @@
+import * as v from 'valibot'
+import { GrantType } from './constants.ts'
+import { postForm } from './http.ts'
+import { authorizationSecrets } from './redact.ts'
+import { describeIssues, type TokenResponse, tokenBodySchema } from './schemas.ts'
+import { checkEndpoint, type TransportOptions } from './transport.ts'
+
+/** Options of {@link getToken}: the seed's keyword parameters, camelCase, plus {@link TransportOptions}. */
+export interface GetTokenOptions extends TransportOptions {
+  /** Scopes to request, sent space-separated as `scope` (RFC 6749 §3.3). */
+  scopes?: string[]
+  /** `Authorization` header value, e.g. from {@link getBasicAuthorizationHeader} (RFC 6749 §2.3.1). */
+  authorizationHeader?: string
+  /** The client id, sent as `client_id` (public clients, RFC 6749 §3.2.1). */
+  clientId?: string
+  /** The device code, for the device grant (RFC 8628 §3.4). */
+  deviceCode?: string
+  /** Audience of the requested token (sent as `audience`, as Auth0, Okta and Flyte expect). */
+  audience?: string
+  /** The grant; default `client_credentials`. */
+  grantType?: GrantType
+  /** The refresh token, for the refresh grant (RFC 6749 §6). */
+  refreshToken?: string
+}
+
+/**
+ * Requests a token from a token endpoint: client credentials (default), device code or refresh token grant.
+ * Sends `application/x-www-form-urlencoded` with `Accept: application/json` and `Cache-Control: no-cache`.
+ *
+ * @param tokenEndpoint - The token endpoint URL (`https:`, or `http:` on loopback).
+ * @param options - Grant parameters and transport options.
+ * @returns The validated token response.
+ * @throws {@link AuthenticationPending} on `authorization_pending` / `slow_down` (device grant).
+ * @throws {@link AuthenticationError} on any other failure, with `status` and the OAuth error fields.
+ * @throws `TypeError` for an invalid endpoint or options (plain http to a remote host, proxy without adapter).
+ *
+ * @example
+ * ```ts
+ * const authorizationHeader = getBasicAuthorizationHeader(clientId, clientSecret)
+ * const { accessToken, expiresIn } = await getToken('https://idp.example/oauth2/token', {
+ *   authorizationHeader,
+ *   scopes: ['api:read'],
+ * })
+ * ```
+ */
+export async function getToken(tokenEndpoint: string | URL, options: GetTokenOptions = {}): Promise<TokenResponse> {
+  const url = checkEndpoint(tokenEndpoint, 'token endpoint', options.allowInsecureHttp)
+  const form = new URLSearchParams()
+  form.set('grant_type', options.grantType ?? GrantType.CLIENT_CREDS)
+  if (options.clientId !== undefined) form.set('client_id', options.clientId)
+  if (options.deviceCode !== undefined) form.set('device_code', options.deviceCode)
+  if (options.scopes !== undefined && options.scopes.length > 0) form.set('scope', options.scopes.join(' '))
+  if (options.audience !== undefined) form.set('audience', options.audience)
+  if (options.refreshToken !== undefined) form.set('refresh_token', options.refreshToken)
+
+  const answer = await postForm({
+    url,
+    what: 'token endpoint',
+    form,
+    authorization: options.authorizationHeader,
+    secrets: [...authorizationSecrets(options.authorizationHeader), options.deviceCode, options.refreshToken],
+    pendingAllowed: true,
+    transport: options,
+  })
+  const result = v.safeParse(tokenBodySchema, answer.body)
+  if (!result.success) {
+    throw answer.fail(
+      `The token endpoint answered HTTP ${answer.status} with an invalid token response: ${describeIssues(result.issues)}.`,
+      { status: answer.status },
+    )
+  }
+  return result.output
+}
