@@ -65,6 +65,7 @@ export class DeviceCodeResponse {
         `The device authorization endpoint sent an invalid response: ${describeIssues(result.issues)}.`,
       )
     }
-    return new DeviceCodeResponse(result.output)
+    // `this`, not the class name: keeps the bundled class name intact and lets subclasses build themselves.
+    return new this(result.output)
   }
 }
