@@ -4,7 +4,7 @@ import { AuthenticationError, AuthenticationPending } from './errors.ts'
 import { isNetworkFailure } from './http.ts'
 import type { TokenResponse } from './schemas.ts'
 import { getToken } from './token.ts'
-import { checkEndpoint, type TransportOptions } from './transport.ts'
+import { checkEndpoint, resolveFetch, type TransportOptions } from './transport.ts'
 
 /** Options of {@link pollTokenEndpoint}. */
 export interface PollTokenEndpointOptions extends TransportOptions {
@@ -22,6 +22,8 @@ export interface PollTokenEndpointOptions extends TransportOptions {
 /** How many network failures in a row a poll survives before giving up. */
 const maxConsecutiveNetworkFailures = 3
 
+const maxTimerDelay = 2 ** 31 - 1
+
 /** Sleeps on a real clock, never less than `ms`, and stops at once when the signal aborts. */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   signal?.throwIfAborted()
@@ -33,6 +35,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
       clearTimeout(timer)
       reject(signal?.reason)
     }
+    // Timers take at most 2^31 - 1 ms (longer ones fire at once, with a warning): long waits go in steps.
     const arm = (delay: number): void => {
       timer = setTimeout(() => {
         // Timers may fire a fraction of a millisecond early; RFC 8628 §3.5 says never poll early.
@@ -40,7 +43,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
         if (left > 0) return arm(left)
         signal?.removeEventListener('abort', onAbort)
         resolve()
-      }, delay)
+      }, Math.min(delay, maxTimerDelay))
     }
     signal?.addEventListener('abort', onAbort, { once: true })
     arm(ms)
@@ -80,7 +83,9 @@ export async function pollTokenEndpoint(
   const { onPending, audience, scopes, ...transport } = options
   const { signal } = transport
   signal?.throwIfAborted()
+  // Configuration errors (plain http, proxy without adapter) surface now, not after the first interval.
   checkEndpoint(tokenEndpoint, 'token endpoint', transport.allowInsecureHttp)
+  resolveFetch(transport)
 
   const deadline = performance.now() + resp.expiresIn * 1000
   let interval = resp.interval
