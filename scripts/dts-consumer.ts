@@ -12,8 +12,14 @@ import {
   AuthenticationError,
   type AuthenticationErrorOptions,
   AuthenticationPending,
+  Authenticator,
+  type AuthorizationServerMetadata,
+  authorizationServerMetadataSchema,
+  ClientCredentialsAuthenticator,
+  DeviceCodeAuthenticator,
   type DeviceCodeInit,
   DeviceCodeResponse,
+  discover,
   errorAuthPending,
   errorSlowDown,
   type FetchAdapter,
@@ -23,17 +29,23 @@ import {
   getBasicAuthorizationHeader,
   getDeviceCode,
   getToken,
+  memoryStore,
   type PollTokenEndpointOptions,
+  parseStoredToken,
   pollTokenEndpoint,
+  type StoredToken,
+  storedTokenSchema,
   type TokenResponse,
+  type TokenStore,
   type TransportOptions,
   tokenResponseSchema,
   utf8,
+  webStorageStore,
 } from 'token-client'
 import type * as deno from 'token-client/deno'
 import { type FetchAdapter as DenoFetchAdapter, denoAdapter } from 'token-client/deno'
 import type * as node from 'token-client/node'
-import { type FetchAdapter as NodeFetchAdapter, nodeAdapter } from 'token-client/node'
+import { fileStore, type FetchAdapter as NodeFetchAdapter, nodeAdapter } from 'token-client/node'
 
 /** Compile-time equality of two types. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -55,8 +67,17 @@ export const coreExports = {
   pollTokenEndpoint,
   tokenResponseSchema,
   utf8,
+  Authenticator,
+  ClientCredentialsAuthenticator,
+  DeviceCodeAuthenticator,
+  authorizationServerMetadataSchema,
+  discover,
+  memoryStore,
+  parseStoredToken,
+  storedTokenSchema,
+  webStorageStore,
 } satisfies Record<keyof typeof core, unknown>
-export const nodeExports = { nodeAdapter } satisfies Record<keyof typeof node, unknown>
+export const nodeExports = { nodeAdapter, fileStore } satisfies Record<keyof typeof node, unknown>
 export const denoExports = { denoAdapter } satisfies Record<keyof typeof deno, unknown>
 
 // Constants keep their literal types.
@@ -131,6 +152,25 @@ export async function consumer(signal: AbortSignal): Promise<string> {
   const pending = new AuthenticationPending(errorSlowDown)
   const grant: GrantType = GrantType.DEVICE_CODE
   const parsedKeys: string[] = Object.keys(tokenResponseSchema.entries)
+
+  const metadata: AuthorizationServerMetadata = await discover('https://idp.example', { signal })
+  const store: TokenStore = fileStore('/tmp/token.json')
+  const service = new ClientCredentialsAuthenticator({
+    tokenEndpoint: metadata.token_endpoint ?? '',
+    clientId: 'svc',
+    clientSecret: 'secret',
+    clientAuth: 'post',
+    store,
+  })
+  const user: Authenticator = new DeviceCodeAuthenticator({
+    issuer: metadata.issuer,
+    clientId: 'cli',
+    store: webStorageStore(sessionStorage, 'key'),
+    onDeviceCode: (code: DeviceCodeResponse) => void code.userCode,
+  })
+  const stored: StoredToken | undefined = parseStoredToken(await memoryStore().get())
+  const served: Response = await service.fetch('https://api.example', { method: 'GET' })
+  void [await user.getAccessToken(), stored?.expiresAt, served.status, Object.keys(storedTokenSchema.entries)]
 
   return [
     expiresIn,

@@ -1,14 +1,16 @@
 import ky, { type Options as KyOptions } from 'ky'
 import { errorAuthPending, errorSlowDown } from './constants.ts'
 import { AuthenticationError, type AuthenticationErrorOptions, AuthenticationPending } from './errors.ts'
-import { createRedactor } from './redact.ts'
+import { createRedactor, redactCauseChain } from './redact.ts'
 import { resolveFetch, type TransportOptions } from './transport.ts'
 
 /** Bodies larger than this are refused: no token or device answer comes near it, and reading on would let a
  * hostile server exhaust our memory. */
 export const maxBodyBytes = 1024 * 1024
 
-const defaultTimeout = 30_000
+/** Milliseconds an HTTP request may take when the caller sets no `timeout`. */
+export const defaultTimeout = 30_000
+const maxTimerDelay = 2 ** 31 - 1
 
 // Failures worth retrying while polling (network errors, timeouts): marked here, read by `isNetworkFailure`.
 const networkFailures = new WeakSet<AuthenticationError>()
@@ -28,8 +30,8 @@ export interface FormPost {
   form: URLSearchParams
   /** The `Authorization` header value, if any. */
   authorization?: string | undefined
-  /** Values that must never appear in an error (secrets the request carries). */
-  secrets: ReadonlyArray<string | undefined>
+  /** Values that must never appear in an error (secrets the request carries); a function is called only on failure. */
+  secrets: ReadonlyArray<string | undefined> | (() => ReadonlyArray<string | undefined>)
   /** Whether `authorization_pending`/`slow_down` answers mean {@link AuthenticationPending} (token endpoint). */
   pendingAllowed: boolean
   /** How to send it. */
@@ -48,7 +50,7 @@ const tlsCodes =
   /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|ERR_SSL|certificate|UnknownIssuer|InvalidCertificate/i
 
 /** Finds a TLS certificate failure anywhere in an error's cause chain (Node puts it in `cause.code`, Deno in the message). */
-function certificateProblem(err: unknown): string | undefined {
+export function certificateProblem(err: unknown): string | undefined {
   let current: unknown = err
   for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
     const code = (current as { code?: unknown }).code
@@ -59,7 +61,7 @@ function certificateProblem(err: unknown): string | undefined {
   return undefined
 }
 
-function describeCause(err: unknown): string {
+export function describeCause(err: unknown): string {
   const parts: string[] = []
   let current: unknown = err
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
@@ -80,7 +82,11 @@ function retryAfterSeconds(headers: Headers): number | undefined {
 }
 
 /** Reads a body up to {@link maxBodyBytes} without ever holding more than that in memory. */
-async function readLimitedText(response: Response, fail: FormAnswer['fail'], what: string): Promise<string> {
+export async function readLimitedText(
+  response: Response,
+  fail: FormAnswer['fail'],
+  what: string,
+): Promise<string> {
   const declared = response.headers.get('content-length')
   if (declared !== null && Number(declared) > maxBodyBytes) {
     await response.body?.cancel().catch(() => {})
@@ -88,8 +94,9 @@ async function readLimitedText(response: Response, fail: FormAnswer['fail'], wha
       status: response.status,
     })
   }
-  // With a declared length within the limit, fetch itself enforces it: the fast path is safe.
-  if (declared !== null || response.body === null) return response.text()
+  // Count what we read even under a small Content-Length: it counts encoded bytes, and fetch decodes gzip, br
+  // and zstd, so 20 KB on the wire can be 20 MB in memory (and a browser hides Content-Encoding cross-origin).
+  if (response.body === null) return ''
   const reader = response.body.getReader()
   const chunks: Uint8Array[] = []
   let total = 0
@@ -144,17 +151,17 @@ function numeric(value: unknown): number | undefined {
  */
 export async function postForm(post: FormPost): Promise<FormAnswer> {
   const { url, what, transport } = post
-  const redact = createRedactor(post.secrets)
+  // Built on the first failure only: deriving every encoded form of every secret costs more CPU than the
+  // whole rest of a successful request (bench/: about 15 µs of 65 µs in-process).
+  let redactor: ((text: string) => string) | undefined
   const fail = (message: string, options: AuthenticationErrorOptions = {}): AuthenticationError => {
+    redactor ??= createRedactor(typeof post.secrets === 'function' ? post.secrets() : post.secrets)
+    const redact = redactor
     const clean: AuthenticationErrorOptions = { ...options }
     if (clean.error !== undefined) clean.error = redact(clean.error)
     if (clean.errorDescription !== undefined) clean.errorDescription = redact(clean.errorDescription)
     if (clean.errorUri !== undefined) clean.errorUri = redact(clean.errorUri)
-    let cause: unknown = clean.cause
-    for (let depth = 0; depth < 8 && cause instanceof Error; depth++) {
-      cause.message = redact(cause.message)
-      cause = cause.cause
-    }
+    if (clean.cause !== undefined) clean.cause = redactCauseChain(clean.cause, redact)
     return new AuthenticationError(redact(message), clean)
   }
 
@@ -162,8 +169,24 @@ export async function postForm(post: FormPost): Promise<FormAnswer> {
   userSignal?.throwIfAborted()
   const fetchFn = resolveFetch(transport)
   const timeout = transport.timeout ?? defaultTimeout
-  const timeoutSignal = AbortSignal.timeout(timeout)
-  const signal = userSignal === undefined ? timeoutSignal : AbortSignal.any([userSignal, timeoutSignal])
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+    throw new TypeError(`timeout must be a non-negative number of milliseconds, got ${String(timeout)}.`)
+  }
+  // One timeout mechanism, ours, covering the body too: a plain timer aborting one controller (which the
+  // caller's signal also aborts), cleared once the body is read. Cheaper than AbortSignal.timeout plus
+  // AbortSignal.any on every request. Timers overflow past 2^31 - 1 ms: beyond that there is in effect no timeout.
+  const controller = new AbortController()
+  const { signal } = controller
+  let timedOut = false
+  const timer =
+    timeout <= maxTimerDelay
+      ? setTimeout(() => {
+          timedOut = true
+          controller.abort(new DOMException(`The request timed out after ${timeout} ms.`, 'TimeoutError'))
+        }, Math.ceil(timeout))
+      : undefined
+  const onUserAbort = (): void => controller.abort(userSignal?.reason)
+  userSignal?.addEventListener('abort', onUserAbort, { once: true })
 
   const headers: Record<string, string> = {
     accept: 'application/json',
@@ -172,29 +195,42 @@ export async function postForm(post: FormPost): Promise<FormAnswer> {
   }
   if (post.authorization !== undefined) headers.authorization = post.authorization
 
+  const form = post.form.toString()
   const kyOptions: KyOptions = {
-    body: post.form.toString(),
     headers,
-    signal,
     throwHttpErrors: false,
     // A redirect of a credentialed POST would hand the credentials to another URL: never follow it.
     redirect: 'manual',
   }
-  if (fetchFn !== undefined) kyOptions.fetch = fetchFn
   if (transport.session === undefined) {
     // One timeout mechanism (ours, which also covers the body) and no retries of a credentialed POST.
     kyOptions.timeout = false
     kyOptions.totalTimeout = false
     kyOptions.retry = 0
+    // The body and the signal go to fetch directly: ky's Request (method, headers, redirect) is sent as ky built
+    // it, without a body stream to pipe into fetch's copy of it nor a composite signal to follow. The default
+    // ky instance has no hooks that could look at either. Measured (bench/): ~15% less CPU per request.
+    const send = fetchFn ?? fetch
+    kyOptions.fetch = (request, init) => send(request, { ...init, body: form, signal })
+  } else {
+    // A session's hooks may read or replace the body: give it to ky.
+    kyOptions.body = form
+    kyOptions.signal = signal
+    if (fetchFn !== undefined) kyOptions.fetch = fetchFn
   }
 
+  // Whether the status line arrived: a failure after it is a broken connection, not an unreachable server.
+  let answered = false
   const onTransportError = (err: unknown): never => {
     if (userSignal?.aborted) throw userSignal.reason
     if (err instanceof AuthenticationError) throw err
-    if (timeoutSignal.aborted) {
-      const timedOut = fail(`The ${what} (${url.origin}) did not answer within ${timeout} ms: the request timed out.`, {
-        cause: err,
-      })
+    if (timedOut) {
+      const timedOut = fail(
+        `The ${what} (${url.origin}) did not answer within ${timeout} ms: the request timed out.`,
+        {
+          cause: err,
+        },
+      )
       networkFailures.add(timedOut)
       throw timedOut
     }
@@ -205,7 +241,12 @@ export async function postForm(post: FormPost): Promise<FormAnswer> {
         { cause: err },
       )
     }
-    const unreachable = fail(`Could not reach the ${what} (${url.origin}): ${describeCause(err)}.`, { cause: err })
+    const unreachable = fail(
+      answered
+        ? `The connection to the ${what} (${url.origin}) broke while reading its answer: ${describeCause(err)}.`
+        : `Could not reach the ${what} (${url.origin}): ${describeCause(err)}.`,
+      { cause: err },
+    )
     networkFailures.add(unreachable)
     throw unreachable
   }
@@ -214,6 +255,7 @@ export async function postForm(post: FormPost): Promise<FormAnswer> {
   let text: string
   try {
     response = await (transport.session ?? ky).post(url, kyOptions)
+    answered = true
     if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
       await response.body?.cancel().catch(() => {})
       const status = response.status || 302
@@ -225,6 +267,9 @@ export async function postForm(post: FormPost): Promise<FormAnswer> {
     text = await readLimitedText(response, fail, what)
   } catch (err) {
     return onTransportError(err)
+  } finally {
+    clearTimeout(timer)
+    userSignal?.removeEventListener('abort', onUserAbort)
   }
 
   const { status } = response
@@ -234,7 +279,12 @@ export async function postForm(post: FormPost): Promise<FormAnswer> {
 
   // RFC 6749 §5.2 error answer. Some servers send it with 200 (GitHub) or 401/403/428 (Dex, OpenAM): the body decides.
   if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string') {
-    const errorBody = body as { error: string; error_description?: unknown; error_uri?: unknown; interval?: unknown }
+    const errorBody = body as {
+      error: string
+      error_description?: unknown
+      error_uri?: unknown
+      interval?: unknown
+    }
     const error = errorBody.error
     if (post.pendingAllowed && (error === errorAuthPending || error === errorSlowDown)) {
       throw new AuthenticationPending(error, status, numeric(errorBody.interval))

@@ -37,13 +37,16 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }
     // Timers take at most 2^31 - 1 ms (longer ones fire at once, with a warning): long waits go in steps.
     const arm = (delay: number): void => {
-      timer = setTimeout(() => {
-        // Timers may fire a fraction of a millisecond early; RFC 8628 §3.5 says never poll early.
-        const left = until - performance.now()
-        if (left > 0) return arm(left)
-        signal?.removeEventListener('abort', onAbort)
-        resolve()
-      }, Math.min(delay, maxTimerDelay))
+      timer = setTimeout(
+        () => {
+          // Timers may fire a fraction of a millisecond early; RFC 8628 §3.5 says never poll early.
+          const left = until - performance.now()
+          if (left > 0) return arm(left)
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
+        },
+        Math.min(delay, maxTimerDelay),
+      )
     }
     signal?.addEventListener('abort', onAbort, { once: true })
     arm(ms)

@@ -8,7 +8,8 @@ import * as v from 'valibot'
  */
 const seconds = v.union([
   v.pipe(v.number(), v.finite(), v.minValue(0)),
-  v.pipe(v.string(), v.regex(/^\s*\d+(\.\d+)?\s*$/), v.transform(Number)),
+  // A string of 400 digits is numeric too, but Number() makes it Infinity: hence the second finite check.
+  v.pipe(v.string(), v.regex(/^\s*\d+(\.\d+)?\s*$/), v.transform(Number), v.finite()),
 ])
 
 /** Strings the RFCs make optional; `null` is treated as absent, as several servers send it that way. */
@@ -109,7 +110,9 @@ export const deviceAuthorizationBodySchema = v.pipe(
       deviceCode: body.device_code,
       userCode: body.user_code,
       verificationUri: body.verification_uri ?? body.verification_url ?? '',
-      ...(body.verification_uri_complete != null ? { verificationUriComplete: body.verification_uri_complete } : {}),
+      ...(body.verification_uri_complete != null
+        ? { verificationUriComplete: body.verification_uri_complete }
+        : {}),
       expiresIn: body.expires_in,
       interval: body.interval ?? 5,
     }),

@@ -21,6 +21,11 @@ export interface GetTokenOptions extends TransportOptions {
   grantType?: GrantType
   /** The refresh token, for the refresh grant (RFC 6749 §6). */
   refreshToken?: string
+  /**
+   * The client secret, sent in the form body as `client_secret` (RFC 6749 §2.3.1 `client_secret_post`, for
+   * servers that accept nothing else). Prefer `authorizationHeader` (HTTP Basic) where the server allows it.
+   */
+  clientSecret?: string
 }
 
 /**
@@ -43,7 +48,10 @@ export interface GetTokenOptions extends TransportOptions {
  * })
  * ```
  */
-export async function getToken(tokenEndpoint: string | URL, options: GetTokenOptions = {}): Promise<TokenResponse> {
+export async function getToken(
+  tokenEndpoint: string | URL,
+  options: GetTokenOptions = {},
+): Promise<TokenResponse> {
   const url = checkEndpoint(tokenEndpoint, 'token endpoint', options.allowInsecureHttp)
   const form = new URLSearchParams()
   form.set('grant_type', options.grantType ?? GrantType.CLIENT_CREDS)
@@ -52,13 +60,20 @@ export async function getToken(tokenEndpoint: string | URL, options: GetTokenOpt
   if (options.scopes !== undefined && options.scopes.length > 0) form.set('scope', options.scopes.join(' '))
   if (options.audience !== undefined) form.set('audience', options.audience)
   if (options.refreshToken !== undefined) form.set('refresh_token', options.refreshToken)
+  if (options.clientSecret !== undefined) form.set('client_secret', options.clientSecret)
 
   const answer = await postForm({
     url,
     what: 'token endpoint',
     form,
     authorization: options.authorizationHeader,
-    secrets: [...authorizationSecrets(options.authorizationHeader), options.deviceCode, options.refreshToken],
+    // Derived only if the request fails (decoding the Authorization value costs more than sending it).
+    secrets: () => [
+      ...authorizationSecrets(options.authorizationHeader),
+      options.deviceCode,
+      options.refreshToken,
+      options.clientSecret,
+    ],
     pendingAllowed: true,
     transport: options,
   })
@@ -69,5 +84,6 @@ export async function getToken(tokenEndpoint: string | URL, options: GetTokenOpt
       { status: answer.status },
     )
   }
-  return result.output
+  // `raw` is the body as the server sent it: valibot's copy holds expires_in already converted (or dropped).
+  return { ...result.output, raw: answer.body as Record<string, unknown> }
 }

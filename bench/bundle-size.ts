@@ -1,0 +1,163 @@
+/**
+ * Browser bundle sizes of one app — a device flow (code, show, poll) plus client-credentials and refresh
+ * grants — written with token-client, oauth4webapi and openid-client. Shared by bench/run.ts and
+ * scripts/size-check.ts (which enforces the budgets in `npm test`).
+ *
+ * esbuild: bundle, minify, ESM, browser platform, target ES2022; then gzip level 9 and brotli quality 11.
+ * Sizes are bytes; "KB" in the budgets and tables is 1000 bytes.
+ */
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+import { build } from 'esbuild'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url))
+
+/** `npm test` fails when a gzip size passes these (bytes). */
+export const budgets = {
+  /** (a): the whole app, ky and valibot included. */
+  full: 11_000,
+  /** (b): the same app with ky and valibot external: what token-client adds to an app that already ships them. */
+  marginal: 2_000,
+} as const
+
+const tokenClientApp = `
+import { GrantType, getBasicAuthorizationHeader, getDeviceCode, getToken, pollTokenEndpoint } from ${JSON.stringify(dist)}
+export async function signIn(deviceEndpoint, tokenEndpoint, clientId, show) {
+  const resp = await getDeviceCode(deviceEndpoint, clientId, { scope: ['openid', 'offline_access'] })
+  show(resp.verificationUriComplete ?? resp.verificationUri, resp.userCode)
+  return pollTokenEndpoint(resp, tokenEndpoint, clientId)
+}
+export function clientCredentials(tokenEndpoint, clientId, clientSecret) {
+  const authorizationHeader = getBasicAuthorizationHeader(clientId, clientSecret)
+  return getToken(tokenEndpoint, { authorizationHeader, scopes: ['api:read'] })
+}
+export function refresh(tokenEndpoint, clientId, refreshToken) {
+  return getToken(tokenEndpoint, { grantType: GrantType.REFRESH_TOKEN, clientId, refreshToken })
+}
+`
+
+const oauth4webapiApp = `
+import * as oauth from 'oauth4webapi'
+const server = (tokenEndpoint, deviceEndpoint) =>
+  ({ issuer: new URL(tokenEndpoint).origin, token_endpoint: tokenEndpoint, device_authorization_endpoint: deviceEndpoint })
+export async function signIn(deviceEndpoint, tokenEndpoint, clientId, show) {
+  const as = server(tokenEndpoint, deviceEndpoint)
+  const client = { client_id: clientId }
+  const auth = oauth.None()
+  const resp = await oauth.processDeviceAuthorizationResponse(as, client,
+    await oauth.deviceAuthorizationRequest(as, client, auth, { scope: 'openid offline_access' }))
+  show(resp.verification_uri_complete ?? resp.verification_uri, resp.user_code)
+  let interval = resp.interval ?? 5
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, interval * 1000))
+    try {
+      return await oauth.processDeviceCodeResponse(as, client,
+        await oauth.deviceCodeGrantRequest(as, client, auth, resp.device_code))
+    } catch (err) {
+      if (err instanceof oauth.ResponseBodyError && err.error === 'authorization_pending') continue
+      if (err instanceof oauth.ResponseBodyError && err.error === 'slow_down') { interval += 5; continue }
+      throw err
+    }
+  }
+}
+export async function clientCredentials(tokenEndpoint, clientId, clientSecret) {
+  const as = server(tokenEndpoint)
+  const client = { client_id: clientId }
+  return oauth.processClientCredentialsResponse(as, client,
+    await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(clientSecret), { scope: 'api:read' }))
+}
+export async function refresh(tokenEndpoint, clientId, refreshToken) {
+  const as = server(tokenEndpoint)
+  const client = { client_id: clientId }
+  return oauth.processRefreshTokenResponse(as, client,
+    await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken))
+}
+`
+
+const openidClientApp = `
+import * as openid from 'openid-client'
+const configure = (tokenEndpoint, deviceEndpoint, clientId, auth) => new openid.Configuration(
+  { issuer: new URL(tokenEndpoint).origin, token_endpoint: tokenEndpoint, device_authorization_endpoint: deviceEndpoint },
+  clientId, undefined, auth)
+export async function signIn(deviceEndpoint, tokenEndpoint, clientId, show) {
+  const config = configure(tokenEndpoint, deviceEndpoint, clientId, openid.None())
+  const resp = await openid.initiateDeviceAuthorization(config, { scope: 'openid offline_access' })
+  show(resp.verification_uri_complete ?? resp.verification_uri, resp.user_code)
+  return openid.pollDeviceAuthorizationGrant(config, resp)
+}
+export function clientCredentials(tokenEndpoint, clientId, clientSecret) {
+  const config = configure(tokenEndpoint, undefined, clientId, openid.ClientSecretBasic(clientSecret))
+  return openid.clientCredentialsGrant(config, { scope: 'api:read' })
+}
+export function refresh(tokenEndpoint, clientId, refreshToken) {
+  return openid.refreshTokenGrant(configure(tokenEndpoint, undefined, clientId, openid.None()), refreshToken)
+}
+`
+
+export interface BundleSize {
+  name: string
+  /** What the bundle contains. */
+  note: string
+  minified: number
+  gzip: number
+  brotli: number
+  /** The gzip budget it is held to, if any. */
+  budget?: number
+}
+
+async function measure(contents: string, external: string[] = []): Promise<Omit<BundleSize, 'name' | 'note'>> {
+  const result = await build({
+    stdin: { contents, resolveDir: root, sourcefile: 'app.js', loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    external,
+    write: false,
+    logLevel: 'silent',
+    legalComments: 'none',
+  })
+  const code = result.outputFiles[0]?.contents ?? new Uint8Array()
+  return {
+    minified: code.byteLength,
+    gzip: gzipSync(code, { level: 9 }).byteLength,
+    brotli: brotliCompressSync(code, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+        [constants.BROTLI_PARAM_SIZE_HINT]: code.byteLength,
+      },
+    }).byteLength,
+  }
+}
+
+/** The two token-client bundles the budgets apply to. Needs `dist/` (run `npm run build` first). */
+export async function tokenClientBundles(): Promise<BundleSize[]> {
+  if (!existsSync(dist)) throw new Error('dist/index.js is missing: run `npm run build` first.')
+  return [
+    {
+      name: '(a) token-client',
+      note: 'device flow + client credentials + refresh, ky and valibot included',
+      ...(await measure(tokenClientApp)),
+      budget: budgets.full,
+    },
+    {
+      name: '(b) token-client, ky + valibot external',
+      note: 'our marginal cost for an app that already ships ky and valibot',
+      ...(await measure(tokenClientApp, ['ky', 'valibot'])),
+      budget: budgets.marginal,
+    },
+  ]
+}
+
+/** The same app with the alternatives, for comparison. */
+export async function alternativeBundles(): Promise<BundleSize[]> {
+  return [
+    { name: 'oauth4webapi', note: 'the same app, all deps', ...(await measure(oauth4webapiApp)) },
+    { name: 'openid-client', note: 'the same app, all deps', ...(await measure(openidClientApp)) },
+  ]
+}
+
+export const kb = (bytes: number): string => `${(bytes / 1000).toFixed(2)} KB`

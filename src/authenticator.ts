@@ -1,0 +1,324 @@
+import { discover } from './discovery.ts'
+import { AuthenticationError } from './errors.ts'
+import type { TokenResponse } from './schemas.ts'
+import { memoryStore, type StoredToken, type TokenStore } from './token-store.ts'
+import { resolveFetch, type TransportOptions } from './transport.ts'
+
+/** What every authenticator is built from: where the server is, who the client is, what to ask for. */
+export interface AuthenticatorOptions extends TransportOptions {
+  /**
+   * The issuer: its endpoints are found with {@link discover} on first use. Give this or the endpoints
+   * (explicit endpoints win over discovered ones).
+   */
+  issuer?: string | URL
+  /** The token endpoint, when not discovered from `issuer`. */
+  tokenEndpoint?: string | URL
+  /** The client id. */
+  clientId: string
+  /** Scopes to request. */
+  scopes?: string[]
+  /** Audience of the token (sent as `audience`, as Auth0, Okta and Flyte expect). */
+  audience?: string
+  /** Where the token set is kept; default {@link memoryStore} (this authenticator only). */
+  store?: TokenStore
+  /**
+   * Seconds before expiry at which a token counts as expired, so that it is not sent just as it runs out
+   * (default 30). It is capped at half the token's lifetime, so a short-lived token is still reused.
+   */
+  skew?: number
+}
+
+/** The endpoints an authenticator sends to. */
+export interface AuthenticatorEndpoints {
+  tokenEndpoint: string | URL
+  deviceAuthorizationEndpoint?: string | URL
+}
+
+/** Options of {@link Authenticator.getAccessToken}. */
+export interface GetAccessTokenOptions {
+  /**
+   * Stops waiting for the token (this caller only: a request other callers share goes on). Abort the
+   * `signal` given to the constructor to cancel the requests themselves.
+   */
+  signal?: AbortSignal | null
+}
+
+const transportKeys = [
+  'httpProxyUrl',
+  'verify',
+  'session',
+  'adapter',
+  'signal',
+  'timeout',
+  'allowInsecureHttp',
+] as const satisfies ReadonlyArray<keyof TransportOptions>
+
+/** Only the transport fields of an options object, so that no other option leaks into a request. */
+function pickTransport(options: TransportOptions): TransportOptions {
+  const out: Record<string, unknown> = {}
+  for (const key of transportKeys) if (options[key] !== undefined) out[key] = options[key]
+  return out as TransportOptions
+}
+
+/** Resolves with the promise, or rejects as soon as the signal aborts (the promise itself goes on). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | null | undefined): Promise<T> {
+  if (signal == null) return promise
+  signal.throwIfAborted()
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
+}
+
+/**
+ * The layer above the token functions (flytekit's `Authenticator`): keeps a token set, hands out the access
+ * token until it is within `skew` of expiry, gets a new one when needed with exactly one request however many
+ * callers wait for it, and keeps it in a {@link TokenStore}. See {@link ClientCredentialsAuthenticator} and
+ * {@link DeviceCodeAuthenticator}.
+ *
+ * @example
+ * ```ts
+ * const auth = new ClientCredentialsAuthenticator({ issuer, clientId, clientSecret, scopes: ['api:read'] })
+ * const response = await auth.fetch('https://api.example/items')
+ * ```
+ */
+export abstract class Authenticator {
+  /** The transport options every request of this authenticator uses. */
+  protected readonly transport: TransportOptions
+  /** The client id. */
+  readonly clientId: string
+  /** The scopes requested. */
+  readonly scopes: readonly string[]
+  /** The audience requested, if any. */
+  readonly audience: string | undefined
+  readonly #issuer: string | URL | undefined
+  readonly #explicit: Partial<AuthenticatorEndpoints>
+  readonly #store: TokenStore
+  readonly #skewMs: number
+  readonly #binding: string
+  #current: StoredToken | undefined
+  #inflight: Promise<StoredToken> | undefined
+  #endpoints: Promise<AuthenticatorEndpoints> | undefined
+
+  /**
+   * @param options - Server, client, scopes, store, skew and transport options.
+   * @param explicit - The endpoints given explicitly (the subclass knows which it needs).
+   */
+  protected constructor(options: AuthenticatorOptions, explicit: Partial<AuthenticatorEndpoints>) {
+    if (typeof options.clientId !== 'string' || options.clientId === '') {
+      throw new TypeError('clientId must be a non-empty string.')
+    }
+    if (options.issuer === undefined && explicit.tokenEndpoint === undefined) {
+      throw new TypeError('Give the issuer (to discover the endpoints) or the tokenEndpoint.')
+    }
+    const skew = options.skew ?? 30
+    if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0) {
+      throw new TypeError(`skew must be a non-negative number of seconds, got ${String(skew)}.`)
+    }
+    this.transport = pickTransport(options)
+    this.clientId = options.clientId
+    this.scopes = [...(options.scopes ?? [])]
+    this.audience = options.audience
+    this.#issuer = options.issuer
+    this.#explicit = explicit
+    this.#store = options.store ?? memoryStore()
+    this.#skewMs = skew * 1000
+    this.#binding = JSON.stringify([
+      String(explicit.tokenEndpoint ?? options.issuer),
+      options.clientId,
+      [...this.scopes].sort(),
+      options.audience ?? null,
+    ])
+  }
+
+  /**
+   * Gets a new token set. `previous` is the last one known (expired or rejected), e.g. for its refresh token.
+   * Called by one caller at a time.
+   */
+  protected abstract obtain(
+    endpoints: AuthenticatorEndpoints,
+    previous: StoredToken | undefined,
+  ): Promise<TokenResponse>
+
+  /**
+   * An access token: the cached one while it is more than `skew` from expiry (a token without `expires_in`
+   * until {@link invalidate} or a 401 in {@link fetch} rejects it), else the stored one if another process or
+   * page stored a good one, else a new one. Concurrent callers share one request.
+   *
+   * @param options - `signal` stops this caller's wait.
+   * @returns The access token.
+   * @throws {@link AuthenticationError} when no token could be obtained.
+   *
+   * @example
+   * ```ts
+   * const token = await auth.getAccessToken()
+   * await fetch(url, { headers: { authorization: `Bearer ${token}` } })
+   * ```
+   */
+  async getAccessToken(options: GetAccessTokenOptions = {}): Promise<string> {
+    const current = this.#current
+    if (current !== undefined && this.#usable(current)) return current.accessToken
+    if (this.#inflight === undefined) {
+      const flight = this.#renew()
+      this.#inflight = flight
+      // Cleared when settled, success or failure: a failed flight must not poison later calls.
+      flight.then(
+        () => this.#settle(flight),
+        () => this.#settle(flight),
+      )
+    }
+    const token = await abortable(this.#inflight, options.signal)
+    return token.accessToken
+  }
+
+  /**
+   * Marks the access token as no longer good (a resource server said 401), in memory and in the store; the
+   * refresh token is kept. Does nothing when `accessToken` is given and is not the current token (another
+   * caller already replaced it).
+   *
+   * @param accessToken - The token that was rejected; default the current one.
+   *
+   * @example
+   * ```ts
+   * const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } })
+   * if (res.status === 401) await auth.invalidate(token)
+   * ```
+   */
+  async invalidate(accessToken?: string): Promise<void> {
+    const current = this.#current
+    if (current === undefined || (accessToken !== undefined && accessToken !== current.accessToken)) return
+    // Expired from the moment it was obtained: unusable here, and for any other process reading the store.
+    const expired: StoredToken = { ...current, expiresAt: current.obtainedAt }
+    this.#current = expired
+    await this.#store.set(expired)
+  }
+
+  /**
+   * Removes the token set from memory and from the store (sign out locally; the server's tokens stay valid
+   * until they expire or are revoked).
+   *
+   * @example
+   * ```ts
+   * await auth.clear()
+   * ```
+   */
+  async clear(): Promise<void> {
+    this.#current = undefined
+    await this.#store.delete()
+  }
+
+  /**
+   * `fetch` with `Authorization: Bearer <access token>` (RFC 6750 §2.1). On a 401 it gets a fresh token once
+   * and sends the request once more, unless the body cannot be sent twice (a `ReadableStream`); the second
+   * answer is returned whatever it is. Uses the authenticator's fetch adapter, when it has one.
+   *
+   * @param input - URL or `Request`, as for `fetch`.
+   * @param init - As for `fetch`; its `signal` also stops the wait for a token.
+   * @returns The response.
+   *
+   * @example
+   * ```ts
+   * const res = await auth.fetch('https://api.example/items', { method: 'POST', body: JSON.stringify(item) })
+   * ```
+   */
+  async fetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+    const fetchFn = resolveFetch(this.transport) ?? globalThis.fetch
+    const signal = init.signal ?? (input instanceof Request ? input.signal : undefined)
+    const streamed = init.body instanceof ReadableStream
+    // A Request's own body can be sent only once: keep a clone (the platform tees it) for the retry.
+    const spare =
+      !streamed && init.body === undefined && input instanceof Request && input.body !== null
+        ? input.clone()
+        : undefined
+    const send = (target: RequestInfo | URL, token: string): Promise<Response> => {
+      const headers = new Headers(init.headers ?? (target instanceof Request ? target.headers : undefined))
+      headers.set('authorization', `Bearer ${token}`)
+      return fetchFn(target, { ...init, headers })
+    }
+
+    const token = await this.getAccessToken({ signal })
+    const response = await send(input, token)
+    if (response.status !== 401) return response
+    // RFC 6750 §3.1: 401 means the token is not (or no longer) good; the next caller gets a fresh one.
+    await this.invalidate(token)
+    if (streamed) return response
+    await response.body?.cancel().catch(() => {})
+    const fresh = await this.getAccessToken({ signal })
+    return send(spare ?? input, fresh)
+  }
+
+  #settle(flight: Promise<StoredToken>): void {
+    if (this.#inflight === flight) this.#inflight = undefined
+  }
+
+  #usable(token: StoredToken): boolean {
+    if (token.expiresAt === undefined) return true
+    const skew = Math.min(this.#skewMs, (token.expiresAt - token.obtainedAt) / 2)
+    return Date.now() < token.expiresAt - skew
+  }
+
+  async #renew(): Promise<StoredToken> {
+    // The store is read on every renewal: another process or tab may have stored a newer token meanwhile.
+    const stored = await this.#store.get()
+    if (
+      stored !== undefined &&
+      stored.binding === this.#binding &&
+      (this.#current === undefined || stored.obtainedAt > this.#current.obtainedAt)
+    ) {
+      this.#current = stored
+    }
+    const previous = this.#current
+    if (previous !== undefined && this.#usable(previous)) return previous
+
+    const endpoints = await this.#resolveEndpoints()
+    const obtainedAt = Date.now()
+    const response = await this.obtain(endpoints, previous)
+    const next: StoredToken = { accessToken: response.accessToken, obtainedAt, binding: this.#binding }
+    if (response.expiresIn !== undefined) next.expiresAt = obtainedAt + response.expiresIn * 1000
+    if (response.refreshToken !== undefined) next.refreshToken = response.refreshToken
+    if (response.tokenType !== undefined) next.tokenType = response.tokenType
+    if (response.scope !== undefined) next.scope = response.scope
+    if (response.idToken !== undefined) next.idToken = response.idToken
+    this.#current = next
+    await this.#store.set(next)
+    return next
+  }
+
+  #resolveEndpoints(): Promise<AuthenticatorEndpoints> {
+    const explicit = this.#explicit
+    if (this.#issuer === undefined) {
+      return Promise.resolve({ ...explicit, tokenEndpoint: explicit.tokenEndpoint as string | URL })
+    }
+    if (this.#endpoints === undefined) {
+      const pending = discover(this.#issuer, this.transport).then((metadata): AuthenticatorEndpoints => {
+        const endpoints: AuthenticatorEndpoints = {
+          tokenEndpoint: explicit.tokenEndpoint ?? metadata.token_endpoint ?? '',
+        }
+        const device = explicit.deviceAuthorizationEndpoint ?? metadata.device_authorization_endpoint
+        if (device !== undefined) endpoints.deviceAuthorizationEndpoint = device
+        if (endpoints.tokenEndpoint === '') {
+          throw new AuthenticationError(
+            `The metadata of ${String(this.#issuer)} names no token_endpoint: pass tokenEndpoint.`,
+          )
+        }
+        return endpoints
+      })
+      this.#endpoints = pending
+      // A failed discovery is tried again on the next call, not remembered.
+      pending.catch(() => {
+        if (this.#endpoints === pending) this.#endpoints = undefined
+      })
+    }
+    return this.#endpoints
+  }
+}

@@ -1,0 +1,294 @@
+import { clientAuthOptions } from '../client-auth.ts'
+import { GrantType } from '../constants.ts'
+import { getDeviceCode } from '../device-code.ts'
+import type { DeviceCodeResponse } from '../device-code-response.ts'
+import { type AuthorizationServerMetadata, discover } from '../discovery.ts'
+import { AuthenticationError } from '../errors.ts'
+import { pollTokenEndpoint } from '../poll.ts'
+import type { TokenResponse } from '../schemas.ts'
+import { type GetTokenOptions, getToken } from '../token.ts'
+import type { FetchAdapter, TransportOptions } from '../transport.ts'
+import { type CliOptions, parseCliArgs } from './options.ts'
+import { terminalQrCode } from './qr.ts'
+import { helpText, UsageError } from './usage.ts'
+import { startWaitingIndicator, type TextSink } from './waiting-indicator.ts'
+
+/** What the CLI reads and writes: the process's streams and environment, passed in. */
+export interface CliIo {
+  stdout: TextSink
+  stderr: TextSink
+  /** Whether stderr is a terminal: the QR code and the live countdown are drawn only then. */
+  stderrIsTty: boolean
+  /** Whether stdin is a terminal: secrets are not read from one (they would be echoed). */
+  stdinIsTty: boolean
+  readStdin(): Promise<string>
+  env: Readonly<Record<string, string | undefined>>
+  /** Aborted on Ctrl-C: stops the requests and the polling at once. */
+  signal: AbortSignal
+}
+
+/** Exit codes: 0 ok, 1 authentication failed, 2 usage error, 130 interrupted (128 + SIGINT). */
+export const exitCode = { ok: 0, authFailed: 1, usage: 2, interrupted: 130 } as const
+
+/** The fetch adapter for --proxy/--cacert/--insecure, loaded only when needed (it pulls in undici on Node). */
+async function loadAdapter(): Promise<FetchAdapter> {
+  const deno = 'Deno' in globalThis
+  // A variable specifier: resolved at run time through the package's own exports, not bundled.
+  const specifier: string = deno ? 'token-client/deno' : 'token-client/node'
+  const entry = (await import(specifier)) as { nodeAdapter?: FetchAdapter; denoAdapter?: FetchAdapter }
+  const adapter = deno ? entry.denoAdapter : entry.nodeAdapter
+  if (adapter === undefined) throw new Error(`${specifier} exports no fetch adapter.`)
+  return adapter
+}
+
+async function transportFor(options: CliOptions, signal: AbortSignal): Promise<TransportOptions> {
+  const transport: TransportOptions = { signal }
+  if (options.allowInsecureHttp) transport.allowInsecureHttp = true
+  if (options.proxy !== undefined || options.cacert !== undefined || options.insecure) {
+    transport.adapter = await loadAdapter()
+    if (options.proxy !== undefined) transport.httpProxyUrl = options.proxy
+    if (options.cacert !== undefined) transport.verify = options.cacert
+    if (options.insecure) transport.verify = false
+  }
+  return transport
+}
+
+/** A secret from stdin (when the flag says so) or from an environment variable; never from argv. */
+async function readSecret(
+  io: CliIo,
+  options: CliOptions,
+  fromStdin: boolean,
+  variable: string,
+  flag: string,
+): Promise<string | undefined> {
+  if (fromStdin) {
+    if (io.stdinIsTty) {
+      throw new UsageError(
+        `${flag} reads a pipe or a file, not the terminal: e.g. ${flag} < file.`,
+        options.command,
+      )
+    }
+    const line = (await io.readStdin()).replace(/\r?\n$/, '')
+    if (line === '') throw new UsageError(`${flag}: stdin was empty.`, options.command)
+    return line
+  }
+  const value = io.env[variable]
+  return value === undefined || value === '' ? undefined : value
+}
+
+interface Endpoints {
+  tokenEndpoint: string
+  deviceEndpoint?: string
+}
+
+async function endpointsFor(options: CliOptions, transport: TransportOptions): Promise<Endpoints> {
+  const needsDevice = options.command === 'device'
+  let metadata: AuthorizationServerMetadata | undefined
+  if (
+    options.issuer !== undefined &&
+    (options.tokenEndpoint === undefined || (needsDevice && options.deviceEndpoint === undefined))
+  ) {
+    metadata = await discover(options.issuer, transport)
+  }
+  const tokenEndpoint = options.tokenEndpoint ?? metadata?.token_endpoint
+  if (tokenEndpoint === undefined) {
+    throw new AuthenticationError(
+      `The metadata of ${options.issuer} names no token_endpoint: use --token-endpoint.`,
+    )
+  }
+  const endpoints: Endpoints = { tokenEndpoint }
+  const deviceEndpoint = options.deviceEndpoint ?? metadata?.device_authorization_endpoint
+  if (needsDevice && deviceEndpoint === undefined) {
+    throw new AuthenticationError(
+      `The metadata of ${options.issuer} names no device_authorization_endpoint: the server may not support the device flow (use --device-endpoint).`,
+    )
+  }
+  if (deviceEndpoint !== undefined) endpoints.deviceEndpoint = deviceEndpoint
+  return endpoints
+}
+
+function writeToken(io: CliIo, token: TokenResponse, obtainedAt: number, json: boolean): void {
+  if (!json) {
+    io.stdout.write(`${token.accessToken}\n`)
+    return
+  }
+  const out: Record<string, unknown> = { access_token: token.accessToken }
+  if (token.tokenType !== undefined) out.token_type = token.tokenType
+  if (token.expiresIn !== undefined) {
+    out.expires_in = token.expiresIn
+    out.expires_at = new Date(obtainedAt + token.expiresIn * 1000).toISOString()
+  }
+  if (token.refreshToken !== undefined) out.refresh_token = token.refreshToken
+  if (token.scope !== undefined) out.scope = token.scope
+  if (token.idToken !== undefined) out.id_token = token.idToken
+  io.stdout.write(`${JSON.stringify(out, null, 2)}\n`)
+}
+
+function showDeviceCode(io: CliIo, code: DeviceCodeResponse): void {
+  const lines = [
+    '',
+    'To sign in, open this page in a browser:',
+    '',
+    `    ${code.verificationUri}`,
+    '',
+    'and enter the code:',
+    '',
+    `    ${code.userCode}`,
+    '',
+  ]
+  const complete = code.verificationUriComplete
+  if (complete !== undefined) {
+    lines.push(`Or open ${complete} (the code is filled in)${io.stderrIsTty ? ', or scan:' : '.'}`, '')
+    if (io.stderrIsTty) lines.push(terminalQrCode(complete), '')
+  }
+  io.stderr.write(`${lines.join('\n')}\n`)
+}
+
+async function device(io: CliIo, options: CliOptions, transport: TransportOptions): Promise<void> {
+  const clientId = options.clientId as string
+  const endpoints = await endpointsFor(options, transport)
+  const request: Parameters<typeof getDeviceCode>[2] = { ...transport, scope: options.scopes }
+  if (options.audience !== undefined) request.audience = options.audience
+  const code = await getDeviceCode(endpoints.deviceEndpoint as string, clientId, request)
+  showDeviceCode(io, code)
+  const indicator = startWaitingIndicator(io.stderr, {
+    expiresInSeconds: code.expiresIn,
+    tty: io.stderrIsTty,
+  })
+  let token: TokenResponse
+  try {
+    const poll: Parameters<typeof pollTokenEndpoint>[3] = { ...transport }
+    if (options.audience !== undefined) poll.audience = options.audience
+    token = await pollTokenEndpoint(code, endpoints.tokenEndpoint, clientId, poll)
+  } finally {
+    indicator.stop()
+  }
+  io.stderr.write('Signed in.\n')
+  writeToken(io, token, Date.now(), options.json)
+}
+
+async function clientCredentials(io: CliIo, options: CliOptions, transport: TransportOptions): Promise<void> {
+  const secret = await readSecret(
+    io,
+    options,
+    options.clientSecretStdin,
+    'TOKEN_CLIENT_SECRET',
+    '--client-secret-stdin',
+  )
+  if (secret === undefined) {
+    throw new UsageError(
+      'No client secret: set TOKEN_CLIENT_SECRET, or pipe it with --client-secret-stdin.',
+      options.command,
+    )
+  }
+  const endpoints = await endpointsFor(options, transport)
+  const request: GetTokenOptions = {
+    ...transport,
+    ...clientAuthOptions(options.clientAuth, options.clientId as string, secret),
+    grantType: GrantType.CLIENT_CREDS,
+    scopes: options.scopes,
+  }
+  if (options.audience !== undefined) request.audience = options.audience
+  const obtainedAt = Date.now()
+  writeToken(io, await getToken(endpoints.tokenEndpoint, request), obtainedAt, options.json)
+}
+
+async function refresh(io: CliIo, options: CliOptions, transport: TransportOptions): Promise<void> {
+  const refreshToken = await readSecret(
+    io,
+    options,
+    options.refreshTokenStdin,
+    'TOKEN_CLIENT_REFRESH_TOKEN',
+    '--refresh-token-stdin',
+  )
+  if (refreshToken === undefined) {
+    throw new UsageError(
+      'No refresh token: set TOKEN_CLIENT_REFRESH_TOKEN, or pipe it with --refresh-token-stdin.',
+      options.command,
+    )
+  }
+  const secret = await readSecret(
+    io,
+    options,
+    options.clientSecretStdin,
+    'TOKEN_CLIENT_SECRET',
+    '--client-secret-stdin',
+  )
+  const clientId = options.clientId as string
+  const endpoints = await endpointsFor(options, transport)
+  const request: GetTokenOptions = {
+    ...transport,
+    // A public client identifies itself with client_id (RFC 6749 §6 with §3.2.1); a confidential one authenticates.
+    ...(secret === undefined ? { clientId } : clientAuthOptions(options.clientAuth, clientId, secret)),
+    grantType: GrantType.REFRESH_TOKEN,
+    refreshToken,
+    scopes: options.scopes,
+  }
+  if (options.audience !== undefined) request.audience = options.audience
+  const obtainedAt = Date.now()
+  writeToken(io, await getToken(endpoints.tokenEndpoint, request), obtainedAt, options.json)
+}
+
+async function discoverCommand(io: CliIo, options: CliOptions, transport: TransportOptions): Promise<void> {
+  const metadata = await discover(options.issuer as string, transport)
+  io.stdout.write(`${JSON.stringify(metadata, null, 2)}\n`)
+}
+
+function usage(io: CliIo, err: UsageError): number {
+  const hint = err.command === undefined ? 'token-client --help' : `token-client ${err.command} --help`
+  io.stderr.write(`token-client: ${err.message}\nRun '${hint}' for usage.\n`)
+  return exitCode.usage
+}
+
+/**
+ * Runs the `token-client` CLI: parses `argv` (without the node and script paths), runs the command, and
+ * returns the exit code. The access token (or the JSON) goes to stdout, everything for a person to stderr.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let options: CliOptions | undefined
+  try {
+    options = parseCliArgs(argv)
+  } catch (err) {
+    if (err instanceof UsageError) return usage(io, err)
+    throw err
+  }
+  if (options === undefined) {
+    io.stdout.write(helpText())
+    return exitCode.ok
+  }
+  if (options.help) {
+    io.stdout.write(helpText(options.command))
+    return exitCode.ok
+  }
+  try {
+    const transport = await transportFor(options, io.signal)
+    switch (options.command) {
+      case 'device':
+        await device(io, options, transport)
+        break
+      case 'client-credentials':
+        await clientCredentials(io, options, transport)
+        break
+      case 'refresh':
+        await refresh(io, options, transport)
+        break
+      case 'discover':
+        await discoverCommand(io, options, transport)
+        break
+    }
+    return exitCode.ok
+  } catch (err) {
+    if (io.signal.aborted) {
+      io.stderr.write('Interrupted.\n')
+      return exitCode.interrupted
+    }
+    if (err instanceof UsageError) return usage(io, err)
+    if (err instanceof TypeError) {
+      // Our own option checks (an endpoint URL from metadata, a proxy URL, a CA file) throw TypeError.
+      io.stderr.write(`token-client: ${err.message}\n`)
+      return exitCode.usage
+    }
+    io.stderr.write(`token-client: ${err instanceof Error ? err.message : String(err)}\n`)
+    return exitCode.authFailed
+  }
+}

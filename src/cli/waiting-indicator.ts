@@ -1,0 +1,47 @@
+/** Something to write to: `process.stderr`. */
+export interface TextSink {
+  write(text: string): unknown
+}
+
+/** A running waiting indicator. */
+export interface WaitingIndicator {
+  /** Stops it and clears its line. */
+  stop(): void
+}
+
+const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
+
+function formatLeft(ms: number): string {
+  const seconds = Math.max(0, Math.ceil(ms / 1000))
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`
+}
+
+/**
+ * Shows that the CLI waits for the user, with the time left before the code expires: on a terminal a line
+ * redrawn in place every 250 ms; elsewhere (a log file, a CI job) one plain line, so logs stay readable.
+ */
+export function startWaitingIndicator(
+  sink: TextSink,
+  options: { expiresInSeconds: number; tty: boolean },
+): WaitingIndicator {
+  const deadline = performance.now() + options.expiresInSeconds * 1000
+  if (!options.tty) {
+    sink.write(
+      `Waiting for approval (the code expires in ${formatLeft(options.expiresInSeconds * 1000)})...\n`,
+    )
+    return { stop: () => {} }
+  }
+  let frame = 0
+  const draw = (): void => {
+    const left = formatLeft(deadline - performance.now())
+    sink.write(`\r\x1b[2K${frames[frame++ % frames.length]} Waiting for approval... ${left} left`)
+  }
+  draw()
+  const timer = setInterval(draw, 250)
+  return {
+    stop: () => {
+      clearInterval(timer)
+      sink.write('\r\x1b[2K')
+    },
+  }
+}

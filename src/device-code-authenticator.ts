@@ -1,0 +1,110 @@
+import { Authenticator, type AuthenticatorEndpoints, type AuthenticatorOptions } from './authenticator.ts'
+import { GrantType } from './constants.ts'
+import { getDeviceCode } from './device-code.ts'
+import type { DeviceCodeResponse } from './device-code-response.ts'
+import { AuthenticationError } from './errors.ts'
+import { type PollTokenEndpointOptions, pollTokenEndpoint } from './poll.ts'
+import type { TokenResponse } from './schemas.ts'
+import { getToken } from './token.ts'
+import type { StoredToken } from './token-store.ts'
+
+/** Options of {@link DeviceCodeAuthenticator}. */
+export interface DeviceCodeAuthenticatorOptions extends AuthenticatorOptions {
+  /** The device authorization endpoint, when not discovered from `issuer`. */
+  deviceAuthorizationEndpoint?: string | URL
+  /**
+   * Shows the user where to go and what code to enter (the library prints nothing). Called for every new
+   * device flow, not for refreshes; the flow waits for the returned promise, if any, before polling.
+   */
+  onDeviceCode: (code: DeviceCodeResponse) => void | Promise<void>
+  /** Called after each `authorization_pending`/`slow_down` answer while the user has not approved yet. */
+  onPending?: PollTokenEndpointOptions['onPending']
+}
+
+/**
+ * A user's token by the device flow (RFC 8628; flytekit's `DeviceCodeAuthenticator`), for public clients
+ * (CLIs, TVs, single-page apps). The first call shows a code through `onDeviceCode` and waits for the user;
+ * later calls use the cached token, then the refresh token (RFC 6749 §6): a rotated refresh token replaces the
+ * old one, and the old one is kept when the answer carries none. Only when the refresh token is refused with
+ * `invalid_grant` (expired, revoked) does it start a new device flow; any other failure is thrown.
+ * Ask for `offline_access` (OpenID Connect) where the server needs it to issue refresh tokens.
+ *
+ * @example
+ * ```ts
+ * const auth = new DeviceCodeAuthenticator({
+ *   issuer: 'https://idp.example',
+ *   clientId: 'my-cli',
+ *   scopes: ['openid', 'offline_access'],
+ *   onDeviceCode: ({ verificationUri, userCode }) => console.error(`Open ${verificationUri} and enter ${userCode}`),
+ * })
+ * const token = await auth.getAccessToken()
+ * ```
+ */
+export class DeviceCodeAuthenticator extends Authenticator {
+  readonly #onDeviceCode: DeviceCodeAuthenticatorOptions['onDeviceCode']
+  readonly #onPending: DeviceCodeAuthenticatorOptions['onPending']
+
+  /**
+   * @param options - Issuer or endpoints, client id, scopes, audience, `onDeviceCode`, `onPending`, store,
+   *   skew and transport options.
+   * @throws `TypeError` when an option is missing or invalid.
+   */
+  constructor(options: DeviceCodeAuthenticatorOptions) {
+    const explicit: Partial<AuthenticatorEndpoints> = {}
+    if (options.tokenEndpoint !== undefined) explicit.tokenEndpoint = options.tokenEndpoint
+    if (options.deviceAuthorizationEndpoint !== undefined) {
+      explicit.deviceAuthorizationEndpoint = options.deviceAuthorizationEndpoint
+    }
+    super(options, explicit)
+    if (options.issuer === undefined && options.deviceAuthorizationEndpoint === undefined) {
+      throw new TypeError('Give the issuer (to discover the endpoints) or the deviceAuthorizationEndpoint.')
+    }
+    if (typeof options.onDeviceCode !== 'function') {
+      throw new TypeError('onDeviceCode is required: it shows the user the code to enter.')
+    }
+    this.#onDeviceCode = options.onDeviceCode
+    this.#onPending = options.onPending
+  }
+
+  protected override async obtain(
+    endpoints: AuthenticatorEndpoints,
+    previous: StoredToken | undefined,
+  ): Promise<TokenResponse> {
+    const refreshToken = previous?.refreshToken
+    if (refreshToken !== undefined) {
+      try {
+        const request: Parameters<typeof getToken>[1] = {
+          ...this.transport,
+          grantType: GrantType.REFRESH_TOKEN,
+          refreshToken,
+          clientId: this.clientId,
+        }
+        if (this.audience !== undefined) request.audience = this.audience
+        const refreshed = await getToken(endpoints.tokenEndpoint, request)
+        // RFC 6749 §6: the server may issue a new refresh token; if it does not, the old one stays good.
+        return refreshed.refreshToken === undefined ? { ...refreshed, refreshToken } : refreshed
+      } catch (err) {
+        // RFC 6749 §5.2 invalid_grant: the refresh token is expired or revoked; only a new sign-in helps.
+        if (!(err instanceof AuthenticationError && err.error === 'invalid_grant')) throw err
+      }
+    }
+    return this.#deviceFlow(endpoints)
+  }
+
+  async #deviceFlow(endpoints: AuthenticatorEndpoints): Promise<TokenResponse> {
+    const deviceEndpoint = endpoints.deviceAuthorizationEndpoint
+    if (deviceEndpoint === undefined) {
+      throw new AuthenticationError(
+        'The authorization server metadata names no device_authorization_endpoint: pass deviceAuthorizationEndpoint.',
+      )
+    }
+    const codeRequest: Parameters<typeof getDeviceCode>[2] = { ...this.transport, scope: [...this.scopes] }
+    if (this.audience !== undefined) codeRequest.audience = this.audience
+    const code = await getDeviceCode(deviceEndpoint, this.clientId, codeRequest)
+    await this.#onDeviceCode(code)
+    const pollRequest: PollTokenEndpointOptions = { ...this.transport }
+    if (this.audience !== undefined) pollRequest.audience = this.audience
+    if (this.#onPending !== undefined) pollRequest.onPending = this.#onPending
+    return pollTokenEndpoint(code, endpoints.tokenEndpoint, this.clientId, pollRequest)
+  }
+}

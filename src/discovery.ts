@@ -1,0 +1,213 @@
+import ky, { type Options as KyOptions } from 'ky'
+import * as v from 'valibot'
+import { AuthenticationError, type AuthenticationErrorOptions } from './errors.ts'
+import { certificateProblem, defaultTimeout, describeCause, readLimitedText } from './http.ts'
+import { describeIssues } from './schemas.ts'
+import { checkEndpoint, resolveFetch, type TransportOptions } from './transport.ts'
+
+const endpoint = v.pipe(v.string(), v.url('must be an absolute URL'))
+const names = v.array(v.string())
+
+/**
+ * Authorization server metadata, RFC 8414 §2 (and the OpenID Connect Discovery fields it shares), as sent:
+ * snake_case. Only `issuer` is required here; every field listed is validated when present, and fields not
+ * listed are kept as they came.
+ */
+export const authorizationServerMetadataSchema = v.looseObject({
+  /** The issuer identifier; {@link discover} checks it equals the one asked for (RFC 8414 §3.3). */
+  issuer: v.pipe(v.string(), v.minLength(1)),
+  /** RFC 6749 §3.2 token endpoint. */
+  token_endpoint: v.optional(endpoint),
+  /** RFC 8628 §4 device authorization endpoint. */
+  device_authorization_endpoint: v.optional(endpoint),
+  /** RFC 6749 §3.1 authorization endpoint. */
+  authorization_endpoint: v.optional(endpoint),
+  /** The server's JSON Web Key Set. */
+  jwks_uri: v.optional(endpoint),
+  /** RFC 7591 dynamic client registration endpoint. */
+  registration_endpoint: v.optional(endpoint),
+  /** RFC 7009 token revocation endpoint. */
+  revocation_endpoint: v.optional(endpoint),
+  /** RFC 7662 token introspection endpoint. */
+  introspection_endpoint: v.optional(endpoint),
+  /** OpenID Connect userinfo endpoint. */
+  userinfo_endpoint: v.optional(endpoint),
+  /** RFC 9126 pushed authorization request endpoint. */
+  pushed_authorization_request_endpoint: v.optional(endpoint),
+  /** Scopes the server supports. */
+  scopes_supported: v.optional(names),
+  /** Response types the server supports. */
+  response_types_supported: v.optional(names),
+  /** Grant types the server supports, e.g. `urn:ietf:params:oauth:grant-type:device_code`. */
+  grant_types_supported: v.optional(names),
+  /** Client authentication methods of the token endpoint, e.g. `client_secret_basic`, `client_secret_post`. */
+  token_endpoint_auth_methods_supported: v.optional(names),
+  /** PKCE methods the server supports. */
+  code_challenge_methods_supported: v.optional(names),
+})
+
+/** Authorization server metadata (RFC 8414 §2), validated by {@link authorizationServerMetadataSchema}. */
+export type AuthorizationServerMetadata = v.InferOutput<typeof authorizationServerMetadataSchema>
+
+/**
+ * Options of {@link discover}: the transport options of every other call.
+ *
+ * @example
+ * ```ts
+ * await discover(issuer, { adapter: nodeAdapter, verify: './ca.pem', timeout: 10_000 })
+ * ```
+ */
+export type DiscoverOptions = TransportOptions
+
+/** What a well-known URL answered: a document, or why there was none. */
+type WellKnownAnswer = { found: true; body: unknown } | { found: false; status: number; reason: string }
+
+const wellKnownAuthorizationServer = '/.well-known/oauth-authorization-server'
+const wellKnownOpenIdConfiguration = '/.well-known/openid-configuration'
+const maxTimerDelay = 2 ** 31 - 1
+
+/** The two metadata URLs of an issuer, in the order they are tried. */
+function metadataUrls(issuer: URL): URL[] {
+  // Both rules drop a terminating "/" of the issuer's path (RFC 8414 §3.1, OpenID Connect Discovery §4.1).
+  const path = issuer.pathname.replace(/\/$/, '')
+  return [
+    // RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path.
+    new URL(`${issuer.origin}${wellKnownAuthorizationServer}${path}`),
+    // OpenID Connect Discovery §4: appended to the issuer's path.
+    new URL(`${issuer.origin}${path}${wellKnownOpenIdConfiguration}`),
+  ]
+}
+
+/**
+ * One GET of a metadata document, with the same transport rules as the token requests: the caller's fetch
+ * adapter, session and signal, the timeout (covering the body), the 1 MiB body limit, no redirects.
+ */
+async function getWellKnown(url: URL, transport: TransportOptions): Promise<WellKnownAnswer> {
+  const what = 'metadata endpoint'
+  const fail = (message: string, options: AuthenticationErrorOptions = {}): AuthenticationError =>
+    new AuthenticationError(message, options)
+  const userSignal = transport.signal
+  userSignal?.throwIfAborted()
+  const fetchFn = resolveFetch(transport)
+  const timeout = transport.timeout ?? defaultTimeout
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+    throw new TypeError(`timeout must be a non-negative number of milliseconds, got ${String(timeout)}.`)
+  }
+  const timeoutSignal = timeout <= maxTimerDelay ? AbortSignal.timeout(Math.ceil(timeout)) : undefined
+  const signals = [userSignal, timeoutSignal].filter((s): s is AbortSignal => s !== undefined)
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
+
+  const kyOptions: KyOptions = {
+    headers: { accept: 'application/json' },
+    signal,
+    throwHttpErrors: false,
+    // Metadata says where credentials go: it is taken only from the issuer's own well-known URL.
+    redirect: 'manual',
+  }
+  if (fetchFn !== undefined) kyOptions.fetch = fetchFn
+  if (transport.session === undefined) {
+    kyOptions.timeout = false
+    kyOptions.totalTimeout = false
+    kyOptions.retry = 0
+  }
+
+  let response: Response
+  let text: string
+  try {
+    response = await (transport.session ?? ky).get(url, kyOptions)
+    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+      await response.body?.cancel().catch(() => {})
+      return { found: false, status: response.status || 302, reason: 'a redirect, not followed' }
+    }
+    text = await readLimitedText(response, fail, what)
+  } catch (err) {
+    if (userSignal?.aborted) throw userSignal.reason
+    if (err instanceof AuthenticationError) throw err
+    if (timeoutSignal?.aborted) {
+      throw fail(`The ${what} ${url.href} did not answer within ${timeout} ms: the request timed out.`, {
+        cause: err,
+      })
+    }
+    const tls = certificateProblem(err)
+    if (tls !== undefined) {
+      throw fail(
+        `TLS certificate verification failed for ${url.origin} (${tls}): the server's certificate is not trusted. Pass { verify: '<CA bundle path or PEM>' } with a fetch adapter, or fix the server's certificate.`,
+        { cause: err },
+      )
+    }
+    throw fail(`Could not reach the ${what} ${url.href}: ${describeCause(err)}.`, { cause: err })
+  }
+
+  if (response.status < 200 || response.status > 299) {
+    return { found: false, status: response.status, reason: 'no metadata document' }
+  }
+  let body: unknown
+  try {
+    body = JSON.parse(text) as unknown
+  } catch {
+    return { found: false, status: response.status, reason: 'a body that is not JSON' }
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { found: false, status: response.status, reason: 'JSON that is not an object' }
+  }
+  return { found: true, body }
+}
+
+/**
+ * Finds an authorization server's endpoints from its metadata: RFC 8414
+ * `/.well-known/oauth-authorization-server` first (inserted before the issuer's path when it has one:
+ * `https://idp.example/tenant` → `https://idp.example/.well-known/oauth-authorization-server/tenant`), then
+ * OpenID Connect Discovery `/.well-known/openid-configuration` (appended to the issuer's path) when the first
+ * has no document. The document is validated, and its `issuer` must equal the one asked for, character for
+ * character (RFC 8414 §3.3): otherwise an attacker's metadata could send credentials elsewhere.
+ *
+ * @param issuer - The issuer identifier: `https:` (or `http:` on loopback), no query, no fragment. A `URL`
+ *   whose path is `/` also matches the issuer without the trailing slash (a `URL` cannot express it).
+ * @param options - Transport options (adapter, proxy, verify, session, signal, timeout).
+ * @returns The validated metadata (snake_case, as sent).
+ * @throws {@link AuthenticationError} when neither document exists, one is invalid or names another issuer,
+ *   or the server cannot be reached.
+ * @throws `TypeError` for an invalid issuer.
+ *
+ * @example
+ * ```ts
+ * const metadata = await discover('https://idp.example/tenant')
+ * const token = await getToken(metadata.token_endpoint!, { authorizationHeader })
+ * ```
+ */
+export async function discover(
+  issuer: string | URL,
+  options: DiscoverOptions = {},
+): Promise<AuthorizationServerMetadata> {
+  const issuerUrl = checkEndpoint(issuer, 'issuer', options.allowInsecureHttp)
+  if (issuerUrl.search !== '' || issuerUrl.hash !== '' || /[?#]/.test(String(issuer))) {
+    throw new TypeError('An issuer identifier has no query or fragment component (RFC 8414 §2).')
+  }
+  const expected = typeof issuer === 'string' ? [issuer] : [issuer.href]
+  if (typeof issuer !== 'string' && issuer.pathname === '/') expected.push(issuer.href.slice(0, -1))
+
+  const misses: string[] = []
+  for (const url of metadataUrls(issuerUrl)) {
+    const answer = await getWellKnown(url, options)
+    if (!answer.found) {
+      misses.push(`${url.href} answered HTTP ${answer.status} with ${answer.reason}`)
+      continue
+    }
+    const result = v.safeParse(authorizationServerMetadataSchema, answer.body)
+    if (!result.success) {
+      throw new AuthenticationError(
+        `The authorization server metadata at ${url.href} is invalid: ${describeIssues(result.issues)}.`,
+      )
+    }
+    const metadata = result.output
+    if (!expected.includes(metadata.issuer)) {
+      throw new AuthenticationError(
+        `The authorization server metadata at ${url.href} is for issuer ${JSON.stringify(metadata.issuer)}, not ${JSON.stringify(expected[0])}: refused (RFC 8414 §3.3).`,
+      )
+    }
+    return metadata
+  }
+  throw new AuthenticationError(
+    `No authorization server metadata found for ${expected[0]}: ${misses.join('; ')}.`,
+  )
+}

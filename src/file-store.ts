@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { parseStoredToken, type TokenStore } from './token-store.ts'
+
+/**
+ * A store in a JSON file, for Node (CLIs, scripts, services that restart). The file is created with mode 0600
+ * (owner only; its directory, when created, 0700) and written atomically: to a temporary file in the same
+ * directory, then renamed over the old one, so a reader never sees half a token and a crash never leaves one.
+ * A missing, unreadable or invalid file reads as "no token".
+ *
+ * @param path - The file to keep the token set in, e.g. `~/.config/my-cli/token.json`.
+ * @returns The store.
+ *
+ * @example
+ * ```ts
+ * import { DeviceCodeAuthenticator } from 'token-client'
+ * import { fileStore } from 'token-client/node'
+ *
+ * const auth = new DeviceCodeAuthenticator({
+ *   issuer: 'https://idp.example',
+ *   clientId: 'my-cli',
+ *   scopes: ['openid', 'offline_access'],
+ *   store: fileStore(`${process.env.HOME}/.config/my-cli/token.json`),
+ *   onDeviceCode: ({ verificationUri, userCode }) => console.error(`Open ${verificationUri}, code ${userCode}`),
+ * })
+ * ```
+ */
+export function fileStore(path: string): TokenStore {
+  return {
+    async get() {
+      let text: string
+      try {
+        text = await readFile(path, 'utf8')
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'ENOENT') return undefined
+        throw err
+      }
+      return parseStoredToken(text)
+    },
+    async set(token) {
+      const directory = dirname(path)
+      await mkdir(directory, { recursive: true, mode: 0o700 })
+      // Same directory, so rename(2) replaces the file atomically; 'wx' refuses to follow a planted file.
+      const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+      try {
+        await writeFile(temporary, `${JSON.stringify(token)}\n`, { mode: 0o600, flag: 'wx' })
+        await rename(temporary, path)
+      } catch (err) {
+        await rm(temporary, { force: true }).catch(() => {})
+        throw err
+      }
+    },
+    async delete() {
+      await rm(path, { force: true })
+    },
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The SPA example (examples/spa) in Debian's Chromium: the built dist/index.js loaded as an ES module from
+ * the SPA's own origin, a device-flow sign-in against the oidc-provider fixture (CORS), approved the way a
+ * person would on the provider's own pages in a second tab.
+ */
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { expect, type Page, test } from '@playwright/test'
+import { type SpaServer, startSpaServer } from '../../examples/spa/serve.ts'
+
+let spa: SpaServer | undefined
+
+test.afterEach(async () => {
+  await spa?.close()
+  spa = undefined
+})
+
+const sha256 = (bytes: Buffer | Uint8Array) => createHash('sha256').update(bytes).digest('hex')
+
+/** Opens the SPA and resolves once app.js has run; collects what the page loaded from /dist/. */
+async function openSpa(page: Page, server: SpaServer) {
+  const bundles = new Map<string, Promise<Buffer>>()
+  page.on('response', (response) => {
+    const url = new URL(response.url())
+    if (url.origin === server.url && url.pathname.startsWith('/dist/'))
+      bundles.set(url.pathname, response.body())
+  })
+  const consoleErrors: string[] = []
+  page.on('console', (message) => {
+    // Chromium logs every 4xx, and authorization_pending is a 400 (RFC 8628 §3.5): expected while polling.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+      consoleErrors.push(message.text())
+    }
+  })
+  page.on('pageerror', (error) => consoleErrors.push(error.message))
+  await page.goto(`${server.url}/`)
+  await expect(page.locator('html')).toHaveAttribute('data-ready', 'true')
+  return { bundles, consoleErrors }
+}
+
+test('device-flow sign-in in the SPA, approved on the provider pages in a second tab', async ({
+  page,
+  context,
+}) => {
+  test.setTimeout(120_000)
+  spa = await startSpaServer({ provider: { deviceInterval: 1 } })
+  // The provider's login and consent pages @import Google Fonts; this machine is offline.
+  await context.route('https://fonts.googleapis.com/**', (route) => route.abort())
+  await context.route('https://fonts.gstatic.com/**', (route) => route.abort())
+  let accessToken: string | undefined
+  page.on('response', async (response) => {
+    if (response.url() === spa?.op.tokenEndpoint && response.status() === 200) {
+      accessToken = ((await response.json()) as { access_token: string }).access_token
+    }
+  })
+
+  const { bundles, consoleErrors } = await openSpa(page, spa)
+
+  await test.step('the page loaded the very dist/index.js that Node imports', async () => {
+    const served = await bundles.get('/dist/index.js')
+    expect(served, 'the page fetched /dist/index.js').toBeDefined()
+    const onDisk = await readFile(new URL('../../dist/index.js', import.meta.url))
+    expect(sha256(served as Buffer)).toBe(sha256(onDisk))
+  })
+
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await expect(page.locator('#user-code')).toHaveText(/^[A-Z]{4}-[A-Z]{4}$/)
+  const userCode = (await page.locator('#user-code').textContent()) ?? ''
+  await expect(page.locator('#verification-uri')).toHaveText(`${spa.op.issuer}/device`)
+  const verificationUri = (await page.locator('#verification-uri').textContent()) ?? ''
+  const link = page.getByRole('link', { name: 'Open the sign-in page' })
+  await expect(link).toHaveAttribute('href', new RegExp(`^${spa.op.issuer}/device\\?user_code=`))
+  await expect(page.locator('#poll-status')).toContainText('checked')
+
+  await test.step('a person approves in a second tab: code, confirm, login, consent', async () => {
+    const approval = await context.newPage()
+    await approval.goto(verificationUri)
+    await approval.locator('input[name="user_code"]').fill(userCode)
+    await approval.locator('button[type="submit"][form="op.deviceInputForm"]').click()
+    await expect(approval.getByText(userCode)).toBeVisible()
+    await approval.locator('button[type="submit"][form="op.deviceConfirmForm"]:not([name])').click()
+    await approval.locator('input[name="login"]').fill('ada')
+    await approval.locator('input[name="password"]').fill('any password')
+    await approval.locator('button.login-submit').click()
+    await expect(approval.getByRole('heading', { name: 'Authorize' })).toBeVisible()
+    await approval.locator('button.login-submit').click()
+    await expect(approval.getByRole('heading', { name: 'Sign-in Success' })).toBeVisible()
+    await approval.close()
+  })
+
+  await test.step('the SPA shows the signed-in state, scope and expiry, never the whole token', async () => {
+    await expect(page.locator('#status')).toHaveText('Signed in', { timeout: 30_000 })
+    await expect(page.locator('#scope')).toHaveText('openid api:read')
+    await expect(page.locator('#expiry')).toContainText('in 60 min')
+    expect(accessToken, 'the token response was seen').toBeDefined()
+    const token = accessToken as string
+    await expect(page.locator('#token-preview')).toHaveText(
+      `${token.slice(0, 6)}… (${token.length} characters)`,
+    )
+    const text = (await page.locator('body').textContent()) + (await page.content())
+    expect(text).not.toContain(token)
+    expect(text).not.toContain(token.slice(0, 12))
+    await page.screenshot({ path: '/tmp/spa.png', fullPage: true })
+  })
+
+  expect(consoleErrors).toEqual([])
+  expect(spa.op.tokenRequests()).toBeGreaterThanOrEqual(2)
+})
+
+test('httpProxyUrl or verify in a browser is a TypeError: the browser manages proxies and certificates', async ({
+  page,
+}) => {
+  spa = await startSpaServer()
+  await openSpa(page, spa)
+  // A string, not a function: the page resolves `token-client` through its import map, untouched by any
+  // transpilation of this file.
+  const outcomes = await page.evaluate(`(async () => {
+    const { getToken } = await import('token-client')
+    const attempts = [{ httpProxyUrl: 'http://127.0.0.1:3128' }, { verify: false }, { verify: '/etc/ca.pem' }]
+    const results = []
+    for (const options of attempts) {
+      try {
+        await getToken(${JSON.stringify(spa.op.tokenEndpoint)}, { clientId: 'device-client', ...options })
+        results.push({ name: 'resolved', message: '' })
+      } catch (error) {
+        results.push({ name: error.name, message: error.message })
+      }
+    }
+    return results
+  })()`)
+  expect(outcomes).toEqual([
+    {
+      name: 'TypeError',
+      message:
+        'httpProxyUrl cannot be set in a browser: the browser manages proxies and trusted certificates itself. Remove the option (configure the proxy or CA in the browser or operating system).',
+    },
+    {
+      name: 'TypeError',
+      message: expect.stringMatching(/^verify cannot be set in a browser: the browser manages/),
+    },
+    {
+      name: 'TypeError',
+      message: expect.stringMatching(/^verify cannot be set in a browser: the browser manages/),
+    },
+  ])
+  expect(spa.op.tokenRequests()).toBe(0)
+})

@@ -1,0 +1,163 @@
+/**
+ * Deno runs the same built bundle: `deno test` (the `deno` npm package) on tests/deno/*.test.ts, which import
+ * dist/index.js and dist/deno.js, against servers started here in Node: the oidc-provider fixture, an HTTPS
+ * token endpoint with a throwaway CA, a forward proxy that needs credentials, and a control endpoint through
+ * which the Deno side approves its device code and reports what it measured.
+ */
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect, test } from '@playwright/test'
+import { startOidcProvider } from './fixtures/oidc.ts'
+import { startProxy } from './fixtures/proxy.ts'
+import { createTestCa, startHttpsTokenServer } from './fixtures/tls.ts'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const deno = join(root, 'node_modules', '.bin', 'deno')
+
+/** Runs a command, collecting its output; resolves with the exit code. */
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk
+    })
+    child.once('error', reject)
+    child.once('close', (code) => resolve({ code, output }))
+  })
+}
+
+/** POST /approve {userCode} and POST /report {name, value}, for the Deno side. */
+async function startControl(approve: (userCode: string) => Promise<void>) {
+  const reports = new Map<string, string>()
+  const approved: string[] = []
+  const server = http.createServer(async (req, res) => {
+    let body = ''
+    for await (const chunk of req) body += chunk
+    try {
+      const json = JSON.parse(body) as { userCode?: string; name?: string; value?: string }
+      if (req.method === 'POST' && req.url === '/approve' && typeof json.userCode === 'string') {
+        await approve(json.userCode)
+        approved.push(json.userCode)
+      } else if (req.method === 'POST' && req.url === '/report' && typeof json.name === 'string') {
+        reports.set(json.name, String(json.value))
+      } else {
+        res.writeHead(404).end()
+        return
+      }
+      res.writeHead(204).end()
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err))
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    reports,
+    approved,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
+
+test('Deno runs the same dist bundle: grants, device flow, denoAdapter with a custom CA and a proxy', async () => {
+  test.setTimeout(180_000)
+  const op = await startOidcProvider({ deviceInterval: 1 })
+  const ca = await createTestCa()
+  const https = await startHttpsTokenServer(ca)
+  const proxy = await startProxy({ credentials: { username: 'deno', password: 'pr0xy pass' } })
+  const control = await startControl((userCode) => op.approve(userCode))
+  const denoDir = await mkdtemp(join(tmpdir(), 'token-client-deno-'))
+  try {
+    // Deno would route its global fetch through these: the servers here are all on 127.0.0.1.
+    const inherited = Object.fromEntries(
+      // FORCE_COLOR (set by Playwright) would win over NO_COLOR.
+      Object.entries(process.env).filter(([name]) => !/^((https?|all|no)_proxy|force_color)$/i.test(name)),
+    )
+    const env = {
+      ...inherited,
+      DENO_DIR: denoDir,
+      NO_COLOR: '1',
+      DENO_NO_UPDATE_CHECK: '1',
+      TC_ISSUER: op.issuer,
+      TC_TOKEN_ENDPOINT: op.tokenEndpoint,
+      TC_DEVICE_ENDPOINT: op.deviceAuthorizationEndpoint,
+      TC_DEVICE_CLIENT_ID: op.deviceClient.clientId,
+      TC_CONFIDENTIAL_CLIENT_ID: op.confidentialClient.clientId,
+      TC_CONFIDENTIAL_SECRET: op.confidentialClient.clientSecret,
+      TC_HTTPS_TOKEN_ENDPOINT: https.tokenEndpoint,
+      TC_CA_PATH: ca.caPath,
+      TC_PROXY_URL: proxy.urlWithCredentials,
+      TC_CONTROL_URL: control.url,
+    }
+    const { code, output } = await test.step('deno test tests/deno/', () =>
+      run(
+        deno,
+        [
+          'test',
+          '--no-prompt',
+          // Nothing is downloaded: no remote modules, ky and valibot come from node_modules (package.json).
+          '--no-remote',
+          '--node-modules-dir=manual',
+          '--no-lock',
+          '--allow-net=127.0.0.1',
+          '--allow-read',
+          '--allow-env',
+          'tests/deno/',
+        ],
+        { cwd: root, env },
+      ))
+    await test.info().attach('deno test output', { body: output, contentType: 'text/plain' })
+    expect(output, output).toMatch(/^ok \| \d+ passed \| 0 failed/m)
+    expect(code, output).toBe(0)
+    const passed = Number(/^ok \| (\d+) passed/m.exec(output)?.[1])
+    expect(passed).toBeGreaterThanOrEqual(9)
+
+    await test.step('Deno imported the same dist/index.js as Node', async () => {
+      const bundle = new URL('../dist/index.js', import.meta.url)
+      const nodeHash = createHash('sha256')
+        .update(await readFile(bundle))
+        .digest('hex')
+      expect(control.reports.get('bundlePath')).toBe(fileURLToPath(bundle))
+      expect(control.reports.get('bundleSha256')).toBe(nodeHash)
+    })
+
+    await test.step('the device code was approved after Deno started polling', () => {
+      expect(control.approved).toHaveLength(1)
+    })
+
+    await test.step('the proxy carried one forwarded request and one CONNECT, with credentials', () => {
+      expect(proxy.requests()).toBe(1)
+      expect(proxy.connects()).toBe(1)
+      expect(proxy.carried().map(({ kind, target }) => ({ kind, target }))).toEqual([
+        { kind: 'request', target: op.tokenEndpoint },
+        { kind: 'connect', target: new URL(https.url).host },
+      ])
+      expect(proxy.carried().every((c) => c.withProxyAuthorization && c.authorized)).toBe(true)
+    })
+
+    await test.step('the HTTPS endpoint answered only the requests that trusted its CA', () => {
+      // path + PEM + through the proxy; the untrusted attempts never got past the handshake.
+      expect(https.tokenRequests()).toBe(3)
+    })
+  } finally {
+    await Promise.all([op.close(), https.close(), proxy.close(), control.close(), ca.close()])
+    await rm(denoDir, { recursive: true, force: true })
+  }
+})

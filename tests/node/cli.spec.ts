@@ -1,0 +1,446 @@
+/**
+ * The `token-client` CLI (dist/cli.js) run as a child process against the real oidc-provider: stdout, stderr
+ * and exit codes of every command, usage errors, authentication failures, Ctrl-C while polling, the QR code and
+ * countdown on a terminal (a pseudo-terminal from util-linux `script`), --proxy through a real proxy, and the
+ * client-credentials command under Deno. Secrets go in through the environment or stdin, never argv, and
+ * never come out.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { expect, test } from '@playwright/test'
+import { createProxy } from 'proxy'
+import { getDeviceCode, pollTokenEndpoint } from 'token-client'
+import { type OidcFixture, type StartOidcProviderOptions, startOidcProvider } from '../fixtures/oidc.ts'
+
+const cli = 'dist/cli.js'
+const deno = 'node_modules/.bin/deno'
+const running: Array<{ close(): Promise<void> }> = []
+const children: ChildProcess[] = []
+
+test.afterEach(async () => {
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  await Promise.all(running.splice(0).map((server) => server.close()))
+})
+
+async function provider(opts?: StartOidcProviderOptions): Promise<OidcFixture> {
+  const op = await startOidcProvider(opts)
+  running.push(op)
+  return op
+}
+
+interface Run {
+  child: ChildProcess
+  /** Resolves when the process has exited. */
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>
+  /** Resolves with stderr so far once it matches. */
+  stderrMatching(pattern: RegExp): Promise<RegExpExecArray>
+}
+
+/** Runs a command (node dist/cli.js by default) with a clean environment plus `env`, feeding `stdin`. */
+function start(
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string; command?: string[] } = {},
+): Run {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('TOKEN_CLIENT_')),
+  )
+  const [program = process.execPath, ...prefix] = options.command ?? [process.execPath, cli]
+  const child = spawn(program, [...prefix, ...args], {
+    env: { ...base, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let stdout = ''
+  let stderr = ''
+  const waiters: Array<() => void> = []
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8')
+  })
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8')
+    for (const wake of waiters.splice(0)) wake()
+  })
+  child.stdin?.end(options.stdin ?? '')
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    child.on('close', (code) => {
+      for (const wake of waiters.splice(0)) wake()
+      resolve({ code, stdout, stderr })
+    })
+  })
+  const stderrMatching = async (pattern: RegExp): Promise<RegExpExecArray> => {
+    for (;;) {
+      const match = pattern.exec(stderr)
+      if (match) return match
+      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before ${pattern}: ${stderr}`)
+      await new Promise<void>((resolve) => waiters.push(resolve))
+    }
+  }
+  return { child, done, stderrMatching }
+}
+
+const run = (...params: Parameters<typeof start>) => start(...params).done
+
+function expectNoSecret(result: { stdout: string; stderr: string }, secret: string): void {
+  expect(result.stdout).not.toContain(secret)
+  expect(result.stderr).not.toContain(secret)
+}
+
+test.describe('token-client CLI', () => {
+  test('--help for the CLI and for each command; no command is a usage error', async () => {
+    const results = await Promise.all([
+      run(['--help']),
+      run(['device', '--help']),
+      run(['client-credentials', '-h']),
+      run(['refresh', '--help']),
+      run(['help', 'discover']),
+      run([]),
+    ])
+    const [top, device, clientCredentials, refresh, discover, none] = results
+    expect(top?.code).toBe(0)
+    expect(top?.stdout).toContain('Usage: token-client <command>')
+    for (const [result, command] of [
+      [device, 'device'],
+      [clientCredentials, 'client-credentials'],
+      [refresh, 'refresh'],
+      [discover, 'discover'],
+    ] as const) {
+      expect(result?.code).toBe(0)
+      expect(result?.stdout).toContain(`Usage: token-client ${command}`)
+      expect(result?.stderr).toBe('')
+    }
+    expect(clientCredentials?.stdout).toContain('TOKEN_CLIENT_SECRET')
+    expect(none?.code).toBe(2)
+    expect(none?.stdout).toBe('')
+    expect(none?.stderr).toContain('No command given')
+  })
+
+  test('usage errors exit 2 and never echo what might be a secret', async () => {
+    const secret = 'hunter2-very-secret'
+    const endpoint = ['--token-endpoint', 'http://127.0.0.1:9/token']
+    const cases: Array<[string[], RegExp, Record<string, string>?]> = [
+      [['frobnicate'], /Unknown command/],
+      [
+        ['client-credentials', ...endpoint, '--client-id', 'c', `--client-secret=${secret}`],
+        /never taken from the command line/,
+      ],
+      [
+        ['client-credentials', ...endpoint, '--client-id', 'c', '--client-secret', secret],
+        /never taken from the command line/,
+      ],
+      [
+        ['refresh', ...endpoint, '--client-id', 'c', '--refresh-token', secret],
+        /never taken from the command line/,
+      ],
+      [['client-credentials', ...endpoint, '--client-id', 'c', secret], /no positional arguments/],
+      [['client-credentials', ...endpoint], /--client-id is required/],
+      [['client-credentials', '--client-id', 'c'], /--issuer, or --token-endpoint/],
+      [['device', ...endpoint, '--client-id', 'c'], /--device-endpoint/],
+      [
+        ['client-credentials', '--token-endpoint', 'http://idp.example/token', '--client-id', 'c'],
+        /--allow-insecure-http/,
+      ],
+      [
+        ['client-credentials', ...endpoint, '--client-id', 'c', '--frobnicate'],
+        /Unknown option '--frobnicate'/,
+      ],
+      [['client-credentials', ...endpoint, '--client-id', 'c'], /No client secret/],
+      [['refresh', ...endpoint, '--client-id', 'c'], /No refresh token/, { TOKEN_CLIENT_SECRET: secret }],
+      [
+        ['client-credentials', ...endpoint, '--client-id', 'c', '--cacert', 'ca.pem', '--insecure'],
+        /contradict/,
+      ],
+      [['client-credentials', ...endpoint, '--client-id', 'c', '--client-auth', 'digest'], /--client-auth/],
+      [['discover'], /--issuer is required/],
+    ]
+    const results = await Promise.all(cases.map(([args, , env]) => run(args, env ? { env } : {})))
+    results.forEach((result, index) => {
+      const [args, pattern] = cases[index] ?? [[], /$/]
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stderr, args.join(' ')).toMatch(pattern)
+      expect(result.stderr).toContain('--help')
+      expect(result.stdout).toBe('')
+      expectNoSecret(result, secret)
+    })
+  })
+
+  test('discover prints the metadata as JSON', async () => {
+    const op = await provider()
+    const result = await run(['discover', '--issuer', op.issuer])
+    expect(result.code).toBe(0)
+    const metadata = JSON.parse(result.stdout) as Record<string, unknown>
+    expect(metadata.issuer).toBe(op.issuer)
+    expect(metadata.token_endpoint).toBe(op.tokenEndpoint)
+    expect(metadata.device_authorization_endpoint).toBe(op.deviceAuthorizationEndpoint)
+    const mismatch = await run(['discover', '--issuer', `${op.issuer}/`])
+    expect(mismatch.code).toBe(1)
+    expect(mismatch.stderr).toContain('RFC 8414 §3.3')
+  })
+
+  test('client-credentials: the token alone on stdout, or JSON; the secret from the environment or stdin', async () => {
+    const op = await provider()
+    const { clientId, clientSecret } = op.confidentialClient
+    const args = ['client-credentials', '--issuer', op.issuer, '--client-id', clientId, '--scope', 'api:read']
+    expect(args.join(' ')).not.toContain(clientSecret)
+    const [plain, asJson, fromStdin] = await Promise.all([
+      run(args, { env: { TOKEN_CLIENT_SECRET: clientSecret } }),
+      run([...args, '--json'], { env: { TOKEN_CLIENT_SECRET: clientSecret } }),
+      run(
+        [
+          'client-credentials',
+          '--token-endpoint',
+          op.tokenEndpoint,
+          '--client-id',
+          clientId,
+          '--client-secret-stdin',
+        ],
+        {
+          stdin: `${clientSecret}\n`,
+        },
+      ),
+    ])
+    for (const result of [plain, asJson, fromStdin]) {
+      expect(result.code).toBe(0)
+      expect(result.stderr).toBe('')
+      expectNoSecret(result, clientSecret)
+    }
+    expect(plain.stdout).toMatch(/^[\w-]+\n$/)
+    const model = await op.provider.ClientCredentials.find(plain.stdout.trim())
+    expect(model?.clientId).toBe(clientId)
+    expect(model?.scope).toBe('api:read')
+
+    const body = JSON.parse(asJson.stdout) as Record<string, unknown>
+    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'api:read' })
+    expect(Date.parse(String(body.expires_at))).toBeGreaterThan(Date.now() + 3_500_000)
+    expect(await op.provider.ClientCredentials.find(String(body.access_token))).toBeTruthy()
+    expect(await op.provider.ClientCredentials.find(fromStdin.stdout.trim())).toBeTruthy()
+  })
+
+  test('authentication failure exits 1 with the reason on stderr, nothing on stdout', async () => {
+    const op = await provider()
+    const wrong = 'wrong-secret-value-123'
+    const result = await run(
+      [
+        'client-credentials',
+        '--token-endpoint',
+        op.tokenEndpoint,
+        '--client-id',
+        op.confidentialClient.clientId,
+      ],
+      { env: { TOKEN_CLIENT_SECRET: wrong } },
+    )
+    expect(result.code).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toContain('invalid_client')
+    expectNoSecret(result, wrong)
+
+    const unreachable = await run(['discover', '--issuer', 'http://127.0.0.1:9'])
+    expect(unreachable.code).toBe(1)
+    expect(unreachable.stderr).toContain('Could not reach')
+  })
+
+  test('plain http beyond loopback needs --allow-insecure-http', async () => {
+    const op = await provider()
+    // 0.0.0.0 reaches this machine but is not a loopback name: it stands for a remote http host.
+    const endpoint = op.tokenEndpoint.replace('127.0.0.1', '0.0.0.0')
+    const args = [
+      'client-credentials',
+      '--token-endpoint',
+      endpoint,
+      '--client-id',
+      op.confidentialClient.clientId,
+    ]
+    const env = { TOKEN_CLIENT_SECRET: op.confidentialClient.clientSecret }
+    const [refused, allowed] = await Promise.all([
+      run(args, { env }),
+      run([...args, '--allow-insecure-http'], { env }),
+    ])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('--allow-insecure-http')
+    expect(allowed.code).toBe(0)
+    expect(await op.provider.ClientCredentials.find(allowed.stdout.trim())).toBeTruthy()
+  })
+
+  test('--proxy goes through a real proxy (nodeAdapter loaded lazily); a bad --cacert is a usage error', async () => {
+    const op = await provider()
+    const proxyServer = createProxy(createServer())
+    const proxied: string[] = []
+    proxyServer.on('request', (req) => proxied.push(`${req.method} ${req.url}`))
+    await new Promise<void>((resolve) => proxyServer.listen(0, '127.0.0.1', resolve))
+    running.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          proxyServer.close(() => resolve())
+          proxyServer.closeAllConnections()
+        }),
+    })
+    const proxyUrl = `http://127.0.0.1:${(proxyServer.address() as AddressInfo).port}`
+    const env = { TOKEN_CLIENT_SECRET: op.confidentialClient.clientSecret }
+    const base = [
+      'client-credentials',
+      '--token-endpoint',
+      op.tokenEndpoint,
+      '--client-id',
+      op.confidentialClient.clientId,
+    ]
+    const [viaProxy, badCa] = await Promise.all([
+      run([...base, '--proxy', proxyUrl], { env }),
+      run([...base, '--cacert', '/nonexistent/ca.pem'], { env }),
+    ])
+    expect(viaProxy.stderr).toBe('')
+    expect(viaProxy.code).toBe(0)
+    expect(proxied).toEqual([`POST ${op.tokenEndpoint}`])
+    expect(badCa.code).toBe(2)
+    expect(badCa.stderr).toContain('/nonexistent/ca.pem')
+  })
+
+  test('device: URL and code on stderr (no QR, plain lines off a terminal), the token on stdout', async () => {
+    const op = await provider({ deviceInterval: 1 })
+    const started = start([
+      'device',
+      '--issuer',
+      op.issuer,
+      '--client-id',
+      op.deviceClient.clientId,
+      '--scope',
+      'openid offline_access',
+      '--scope',
+      'api:read',
+      '--json',
+    ])
+    const [, userCode] = await started.stderrMatching(/enter the code:\s+(\S+)\n/)
+    await started.stderrMatching(/Waiting for approval \(the code expires in 10:00\)\.\.\.\n/)
+    await op.approve(userCode ?? '')
+    const result = await started.done
+    expect(result.code).toBe(0)
+    expect(result.stderr).toContain(`${op.issuer}/device\n`)
+    expect(result.stderr).toContain(`Or open ${op.issuer}/device?user_code=`)
+    expect(result.stderr).toContain('Signed in.')
+    expect(result.stderr).not.toMatch(/[▀▄█]/)
+    expect(result.stderr).not.toContain('\r')
+    const body = JSON.parse(result.stdout) as Record<string, string>
+    expect(body.refresh_token).toBeTruthy()
+    expect(body.scope?.split(' ').sort()).toEqual(['api:read', 'offline_access', 'openid'])
+    expect((await op.provider.AccessToken.find(body.access_token ?? ''))?.accountId).toBe('user-1')
+  })
+
+  test('device on a terminal: a QR code of verification_uri_complete and a live countdown', async () => {
+    const op = await provider({ deviceInterval: 1 })
+    // util-linux `script` runs the CLI on a pseudo-terminal (stdout and stderr both a TTY, merged).
+    const command = [
+      process.execPath,
+      cli,
+      'device',
+      '--token-endpoint',
+      op.tokenEndpoint,
+      '--device-endpoint',
+      op.deviceAuthorizationEndpoint,
+      '--client-id',
+      op.deviceClient.clientId,
+      '--scope',
+      'openid',
+    ].join(' ')
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    children.push(child)
+    let output = ''
+    let approved = false
+    const done = new Promise<number | null>((resolve) => child.on('close', resolve))
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8')
+      const match = /enter the code:\s+(\S+)\s/.exec(output)
+      if (match?.[1] && !approved && /\d:\d\d left/.test(output)) {
+        approved = true
+        void op.approve(match[1])
+      }
+    })
+    expect(await done).toBe(0)
+    expect(approved).toBe(true)
+    expect(output).toMatch(/[▀▄█]{5,}/)
+    expect(output).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for approval\.\.\. (9:5\d|10:00) left/)
+    expect(output).toContain('Signed in.')
+    const token = output.trim().split(/\s+/).pop() ?? ''
+    expect(await op.provider.AccessToken.find(token)).toBeTruthy()
+  })
+
+  test('Ctrl-C while polling exits 130 at once', async () => {
+    const op = await provider({ deviceInterval: 1 })
+    const started = start([
+      'device',
+      '--issuer',
+      op.issuer,
+      '--client-id',
+      op.deviceClient.clientId,
+      '--scope',
+      'openid',
+    ])
+    await started.stderrMatching(/Waiting for approval/)
+    const sentAt = performance.now()
+    started.child.kill('SIGINT')
+    const result = await started.done
+    expect(result.code).toBe(130)
+    expect(performance.now() - sentAt).toBeLessThan(5_000)
+    expect(result.stderr).toContain('Interrupted.')
+    expect(result.stdout).toBe('')
+  })
+
+  test('refresh: the refresh token from the environment or stdin, the rotated one in --json', async () => {
+    const op = await provider({ deviceInterval: 1 })
+    const clientId = op.deviceClient.clientId
+    const code = await getDeviceCode(op.deviceAuthorizationEndpoint, clientId, {
+      scope: ['openid', 'offline_access'],
+    })
+    await op.approve(code.userCode)
+    const { refreshToken } = await pollTokenEndpoint(code, op.tokenEndpoint, clientId)
+    if (refreshToken === undefined) throw new Error('no refresh token')
+
+    const args = ['refresh', '--issuer', op.issuer, '--client-id', clientId, '--json']
+    const fromEnv = await run(args, { env: { TOKEN_CLIENT_REFRESH_TOKEN: refreshToken } })
+    expect(fromEnv.code).toBe(0)
+    expect(fromEnv.stderr).toBe('')
+    const first = JSON.parse(fromEnv.stdout) as Record<string, string>
+    expect(first.refresh_token).toBeTruthy()
+    expect(first.refresh_token).not.toBe(refreshToken)
+    expect(await op.provider.AccessToken.find(first.access_token ?? '')).toBeTruthy()
+
+    const fromStdin = await run(
+      ['refresh', '--token-endpoint', op.tokenEndpoint, '--client-id', clientId, '--refresh-token-stdin'],
+      {
+        stdin: `${first.refresh_token}\n`,
+      },
+    )
+    expect(fromStdin.code).toBe(0)
+    expect(fromStdin.stdout).toMatch(/^[\w-]+\n$/)
+    expectNoSecret(fromStdin, first.refresh_token ?? '')
+    expect(await op.provider.AccessToken.find(fromStdin.stdout.trim())).toBeTruthy()
+
+    // The first refresh token was rotated away: refusing it is an authentication failure.
+    const stale = await run(args, { env: { TOKEN_CLIENT_REFRESH_TOKEN: refreshToken } })
+    expect(stale.code).toBe(1)
+    expect(stale.stderr).toContain('invalid_grant')
+    expectNoSecret(stale, refreshToken)
+  })
+
+  test('client-credentials under Deno: deno run of the same dist/cli.js', async () => {
+    const op = await provider()
+    const result = await run(
+      [
+        'client-credentials',
+        '--issuer',
+        op.issuer,
+        '--client-id',
+        op.confidentialClient.clientId,
+        '--scope',
+        'api:read',
+      ],
+      {
+        env: { TOKEN_CLIENT_SECRET: op.confidentialClient.clientSecret, NO_COLOR: '1' },
+        command: [deno, 'run', '--allow-net', '--allow-env', '--allow-read', cli],
+      },
+    )
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(await op.provider.ClientCredentials.find(result.stdout.trim())).toBeTruthy()
+    expectNoSecret(result, op.confidentialClient.clientSecret)
+  })
+})
