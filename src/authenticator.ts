@@ -4,7 +4,15 @@ import type { TokenResponse } from './schemas.ts'
 import { memoryStore, type StoredToken, type TokenStore } from './token-store.ts'
 import { resolveFetch, type TransportOptions } from './transport.ts'
 
-/** What every authenticator is built from: where the server is, who the client is, what to ask for. */
+/**
+ * What every authenticator is built from: where the server is, who the client is, what to ask for, where to
+ * keep the token, and the transport options of every request.
+ *
+ * @example
+ * ```ts
+ * const common: AuthenticatorOptions = { issuer: 'https://idp.example', clientId: 'my-cli', skew: 60 }
+ * ```
+ */
 export interface AuthenticatorOptions extends TransportOptions {
   /**
    * The issuer: its endpoints are found with {@link discover} on first use. Give this or the endpoints
@@ -28,13 +36,27 @@ export interface AuthenticatorOptions extends TransportOptions {
   skew?: number
 }
 
-/** The endpoints an authenticator sends to. */
+/**
+ * The endpoints an authenticator sends to, given or discovered.
+ *
+ * @example
+ * ```ts
+ * const endpoints: AuthenticatorEndpoints = { tokenEndpoint: 'https://idp.example/oauth2/token' }
+ * ```
+ */
 export interface AuthenticatorEndpoints {
   tokenEndpoint: string | URL
   deviceAuthorizationEndpoint?: string | URL
 }
 
-/** Options of {@link Authenticator.getAccessToken}. */
+/**
+ * Options of {@link Authenticator.getAccessToken}.
+ *
+ * @example
+ * ```ts
+ * const token = await auth.getAccessToken({ signal: AbortSignal.timeout(5_000) })
+ * ```
+ */
 export interface GetAccessTokenOptions {
   /**
    * Stops waiting for the token (this caller only: a request other callers share goes on). Abort the

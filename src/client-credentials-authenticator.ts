@@ -4,7 +4,19 @@ import { GrantType } from './constants.ts'
 import type { TokenResponse } from './schemas.ts'
 import { getToken } from './token.ts'
 
-/** Options of {@link ClientCredentialsAuthenticator}. */
+/**
+ * Options of {@link ClientCredentialsAuthenticator}.
+ *
+ * @example
+ * ```ts
+ * const options: ClientCredentialsAuthenticatorOptions = {
+ *   tokenEndpoint: 'https://idp.example/oauth2/token',
+ *   clientId: 'svc',
+ *   clientSecret,
+ *   clientAuth: 'post',
+ * }
+ * ```
+ */
 export interface ClientCredentialsAuthenticatorOptions extends AuthenticatorOptions {
   /** The client secret. */
   clientSecret: string

@@ -8,7 +8,19 @@ import type { TokenResponse } from './schemas.ts'
 import { getToken } from './token.ts'
 import type { StoredToken } from './token-store.ts'
 
-/** Options of {@link DeviceCodeAuthenticator}. */
+/**
+ * Options of {@link DeviceCodeAuthenticator}.
+ *
+ * @example
+ * ```ts
+ * const options: DeviceCodeAuthenticatorOptions = {
+ *   tokenEndpoint: 'https://idp.example/oauth2/token',
+ *   deviceAuthorizationEndpoint: 'https://idp.example/oauth2/device',
+ *   clientId: 'my-cli',
+ *   onDeviceCode: (code) => render(code.userCode, code.verificationUriComplete ?? code.verificationUri),
+ * }
+ * ```
+ */
 export interface DeviceCodeAuthenticatorOptions extends AuthenticatorOptions {
   /** The device authorization endpoint, when not discovered from `issuer`. */
   deviceAuthorizationEndpoint?: string | URL

@@ -12,6 +12,11 @@ const names = v.array(v.string())
  * Authorization server metadata, RFC 8414 §2 (and the OpenID Connect Discovery fields it shares), as sent:
  * snake_case. Only `issuer` is required here; every field listed is validated when present, and fields not
  * listed are kept as they came.
+ *
+ * @example
+ * ```ts
+ * const metadata = v.parse(authorizationServerMetadataSchema, await (await fetch(wellKnownUrl)).json())
+ * ```
  */
 export const authorizationServerMetadataSchema = v.looseObject({
   /** The issuer identifier; {@link discover} checks it equals the one asked for (RFC 8414 §3.3). */
@@ -46,7 +51,15 @@ export const authorizationServerMetadataSchema = v.looseObject({
   code_challenge_methods_supported: v.optional(names),
 })
 
-/** Authorization server metadata (RFC 8414 §2), validated by {@link authorizationServerMetadataSchema}. */
+/**
+ * Authorization server metadata (RFC 8414 §2), validated by {@link authorizationServerMetadataSchema}.
+ *
+ * @example
+ * ```ts
+ * const metadata: AuthorizationServerMetadata = await discover(issuer)
+ * if (!metadata.grant_types_supported?.includes(GrantType.DEVICE_CODE)) throw new Error('no device flow')
+ * ```
+ */
 export type AuthorizationServerMetadata = v.InferOutput<typeof authorizationServerMetadataSchema>
 
 /**

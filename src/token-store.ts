@@ -3,6 +3,11 @@ import * as v from 'valibot'
 /**
  * A token set as a {@link TokenStore} keeps it: the token response's fields plus when it was obtained and when it
  * expires, as epoch milliseconds, so that another process or a reloaded page knows whether it is still good.
+ *
+ * @example
+ * ```ts
+ * const token = v.parse(storedTokenSchema, JSON.parse(text))
+ * ```
  */
 export const storedTokenSchema = v.object({
   /** The access token. */
@@ -26,7 +31,14 @@ export const storedTokenSchema = v.object({
   binding: v.optional(v.string()),
 })
 
-/** A token set as kept in a {@link TokenStore}. */
+/**
+ * A token set as kept in a {@link TokenStore}.
+ *
+ * @example
+ * ```ts
+ * const token: StoredToken = { accessToken, obtainedAt: Date.now(), expiresAt: Date.now() + 3_600_000 }
+ * ```
+ */
 export type StoredToken = v.InferOutput<typeof storedTokenSchema>
 
 /**

@@ -442,5 +442,16 @@ test.describe('token-client CLI', () => {
     expect(result.code).toBe(0)
     expect(await op.provider.ClientCredentials.find(result.stdout.trim())).toBeTruthy()
     expectNoSecret(result, op.confidentialClient.clientSecret)
+
+    // Under Deno the transport flags load denoAdapter, which cannot turn certificate checks off per client.
+    const insecure = await run(
+      ['client-credentials', '--token-endpoint', op.tokenEndpoint, '--client-id', 'c', '--insecure'],
+      {
+        env: { TOKEN_CLIENT_SECRET: 'x', NO_COLOR: '1' },
+        command: [deno, 'run', '--allow-net', '--allow-env', '--allow-read', cli],
+      },
+    )
+    expect(insecure.code).toBe(2)
+    expect(insecure.stderr).toContain('--unsafely-ignore-certificate-errors')
   })
 })
