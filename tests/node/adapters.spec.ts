@@ -11,6 +11,7 @@ import { AuthenticationError, getBasicAuthorizationHeader, getToken } from 'toke
 import { nodeAdapter } from 'token-client/node'
 import { type OidcFixture, startOidcProvider } from '../fixtures/oidc.ts'
 import { type StartProxyOptions, startProxy, type TestProxy } from '../fixtures/proxy.ts'
+import { json, startScriptedServer } from '../fixtures/scripted-server.ts'
 import { createTestCa, type HttpsTokenServer, startHttpsTokenServer, type TestCa } from '../fixtures/tls.ts'
 
 const running: Array<{ close(): Promise<void> }> = []
@@ -279,6 +280,46 @@ test.describe('session and adapter together', () => {
     expect(carried?.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/)
     expect(carried?.headers.authorization).toMatch(/^Basic /)
     expect(op.tokenRequests()).toBe(1)
+  })
+})
+
+test.describe('session retry settings with an adapter', () => {
+  test("the session's retry settings apply to the adapter's fetch: a reset connection is retried", async () => {
+    // A connection reset on demand is what no real authorization server does: the scripted server does it.
+    const server = await startScriptedServer({
+      '/token': (req, res, index) => {
+        if (index === 0) {
+          req.socket.destroy()
+          return
+        }
+        json(res, 200, { access_token: 'after-retry', token_type: 'Bearer', expires_in: 60 })
+      },
+    })
+    running.push(server)
+    const retried: number[] = []
+    const session = ky.create({
+      retry: { limit: 2, methods: ['post'], delay: () => 0 },
+      hooks: { beforeRetry: [({ retryCount }) => void retried.push(retryCount)] },
+    })
+    const token = await getToken(`${server.url}/token`, {
+      clientId: 'client',
+      session,
+      adapter: nodeAdapter,
+      verify: true,
+    })
+    expect(token.accessToken).toBe('after-retry')
+    expect(retried).toEqual([1])
+    expect(server.requests('/token')).toHaveLength(2)
+    // The retried request carried the same form.
+    expect(server.requests('/token')[1]?.form.get('client_id')).toBe('client')
+
+    // Without the session's retry settings, a credentialed POST is never retried.
+    server.route('/token', (req) => void req.socket.destroy())
+    const error = await rejection(
+      getToken(`${server.url}/token`, { clientId: 'client', adapter: nodeAdapter }),
+    )
+    expect(error).toBeInstanceOf(AuthenticationError)
+    expect(server.requests('/token')).toHaveLength(3)
   })
 })
 
