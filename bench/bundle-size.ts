@@ -107,7 +107,10 @@ export interface BundleSize {
   budget?: number
 }
 
-async function measure(contents: string, external: string[] = []): Promise<Omit<BundleSize, 'name' | 'note'>> {
+async function measure(
+  contents: string,
+  external: string[] = [],
+): Promise<Omit<BundleSize, 'name' | 'note'>> {
   const result = await build({
     stdin: { contents, resolveDir: root, sourcefile: 'app.js', loader: 'js' },
     bundle: true,

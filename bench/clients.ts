@@ -39,10 +39,16 @@ export async function nodeRows(tokenEndpoint: string): Promise<{ rows: Row[]; sk
     await grant()
     rows.push({ name: 'token-client + nodeAdapter', grant })
   } catch (err) {
-    skipped.push({ name: 'token-client + nodeAdapter', reason: err instanceof Error ? err.message : String(err) })
+    skipped.push({
+      name: 'token-client + nodeAdapter',
+      reason: err instanceof Error ? err.message : String(err),
+    })
   }
 
-  const as: oauth.AuthorizationServer = { issuer: new URL(tokenEndpoint).origin, token_endpoint: tokenEndpoint }
+  const as: oauth.AuthorizationServer = {
+    issuer: new URL(tokenEndpoint).origin,
+    token_endpoint: tokenEndpoint,
+  }
   const client: oauth.Client = { client_id: clientId }
   const clientAuth = oauth.ClientSecretBasic(clientSecret)
   const params = { scope }

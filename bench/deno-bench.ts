@@ -5,7 +5,16 @@
  * prints one JSON line: `{ runtime, sequential: Timings, concurrent: Timings }`.
  */
 import { getBasicAuthorizationHeader, getToken } from '../dist/index.js'
-import { clientId, clientSecret, concurrent, expectToken, interleaved, rawFetchGrant, scope, sequential } from './loop.ts'
+import {
+  clientId,
+  clientSecret,
+  concurrent,
+  expectToken,
+  interleaved,
+  rawFetchGrant,
+  scope,
+  sequential,
+} from './loop.ts'
 
 const { Deno } = globalThis as unknown as { Deno: { args: string[]; version: { deno: string } } }
 const [tokenEndpoint = '', n, total, inFlight, rounds, warmup] = Deno.args

@@ -49,7 +49,8 @@ export function rawFetchGrant(tokenEndpoint: string, authorization: string): Gra
       body,
     })
     const json = JSON.parse(await response.text()) as { access_token?: unknown }
-    if (response.status !== 200 || typeof json.access_token !== 'string') throw new Error('raw fetch: no token')
+    if (response.status !== 200 || typeof json.access_token !== 'string')
+      throw new Error('raw fetch: no token')
     return json
   }
 }
@@ -62,7 +63,9 @@ export function expectToken(token: { accessToken?: unknown }): void {
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
 /** Per-row timings of one benchmark mode: `ms[row][round]`. */

@@ -61,7 +61,8 @@ export async function pollTiming(
     const gapMs = (record.polls[i] as number) - (record.polls[i - 1] as number)
     gaps.push({ poll: i, gapMs, requiredMs: intervalMs, deviationMs: gapMs - intervalMs })
   }
-  if (record.polls.length !== pending + 1) throw new Error(`expected ${pending + 1} polls, got ${record.polls.length}`)
+  if (record.polls.length !== pending + 1)
+    throw new Error(`expected ${pending + 1} polls, got ${record.polls.length}`)
   const deviations = gaps.map((gap) => gap.deviationMs)
   return {
     intervalSeconds,

@@ -36,7 +36,9 @@ function reply<T>(child: ChildProcess, type: string): Promise<T> {
 }
 
 export async function startBenchServer(): Promise<BenchServer> {
-  const child = fork(new URL('./token-server.ts', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(new URL('./token-server.ts', import.meta.url), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
   const { port } = await reply<{ port: number }>(child, 'listening')
   const url = `http://127.0.0.1:${port}`
   return {

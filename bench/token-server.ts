@@ -112,7 +112,11 @@ server.keepAliveTimeout = 60_000
 
 process.on('message', (message: { type: string } & Partial<Script>) => {
   if (message.type === 'script') {
-    script = { interval: message.interval ?? 0.2, pending: message.pending ?? 3, slowDownAt: message.slowDownAt ?? -1 }
+    script = {
+      interval: message.interval ?? 0.2,
+      pending: message.pending ?? 3,
+      slowDownAt: message.slowDownAt ?? -1,
+    }
     process.send?.({ type: 'scripted' })
   } else if (message.type === 'record') {
     process.send?.({ type: 'record', deviceAt, polls, approvedAt, failures })

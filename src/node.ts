@@ -1,60 +1,27 @@
 import { readFileSync } from 'node:fs'
 import { Agent, type Dispatcher, ProxyAgent, fetch as undiciFetch } from 'undici'
+import { type AdapterSettings, fetchPerSetting, parseProxyUrl, readCaBundle } from './adapter-settings.ts'
 import type { FetchAdapter } from './transport.ts'
 
 export { fileStore } from './file-store.ts'
 export type { FetchAdapter } from './transport.ts'
 
-type Transport = Parameters<FetchAdapter>[0]
-
-// One fetch (and so one dispatcher, i.e. one connection pool with keep-alive) per distinct setting, for the
-// life of the process: the core calls the adapter for every request.
-const fetchesBySetting = new Map<string, typeof fetch>()
-
-/** The CA bundle for `verify`: PEM text as is, anything else is a file path (like requests' `verify=path`). */
-function readCaBundle(verify: string): string {
-  if (verify.includes('-----BEGIN')) return verify
-  let text: string
-  try {
-    text = readFileSync(verify, 'utf8')
-  } catch (err) {
-    throw new TypeError(`verify: cannot read the CA bundle file ${verify}: ${(err as Error).message}`, {
-      cause: err,
-    })
-  }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new TypeError(`verify: ${verify} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`)
-  }
-  return text
-}
-
 /** TLS options for undici's connector: `verify` applies to every TLS connection, the proxy's included. */
 function tlsOptions(verify: boolean | string | undefined): { rejectUnauthorized?: boolean; ca?: string } {
   if (verify === false) return { rejectUnauthorized: false }
-  if (typeof verify === 'string') return { ca: readCaBundle(verify) }
+  if (typeof verify === 'string') return { ca: readCaBundle(verify, (path) => readFileSync(path, 'utf8')) }
   return {}
 }
 
-function createDispatcher({ httpProxyUrl, verify }: Transport): Dispatcher {
+function createDispatcher({ httpProxyUrl, verify }: AdapterSettings): Dispatcher {
   const tls = tlsOptions(verify)
   if (httpProxyUrl === undefined) return new Agent({ connect: tls })
-  let proxy: URL
-  try {
-    proxy = new URL(httpProxyUrl)
-  } catch {
-    // Not echoed: a proxy URL may carry a password.
-    throw new TypeError(
-      'httpProxyUrl is not an absolute URL (expected http://host:port or https://host:port).',
-    )
-  }
-  if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
-    throw new TypeError(`httpProxyUrl must be an http:// or https:// proxy URL, got ${proxy.protocol}//.`)
-  }
+  const proxy = parseProxyUrl(httpProxyUrl)
   const options: ProxyAgent.Options = { uri: proxy.origin, requestTls: tls, proxyTls: tls }
-  if (proxy.username !== '' || proxy.password !== '') {
-    // Credentials in the proxy URL become Basic Proxy-Authorization (RFC 9110 §11.7.2), as in requests.
-    const userPass = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`
-    options.token = `Basic ${Buffer.from(userPass, 'utf8').toString('base64')}`
+  if (proxy.credentials !== undefined) {
+    // Basic Proxy-Authorization (RFC 9110 §11.7.2), as requests sends for credentials in the proxy URL.
+    const { username, password } = proxy.credentials
+    options.token = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`
   }
   return new ProxyAgent(options)
 }
@@ -100,12 +67,4 @@ function createFetch(dispatcher: Dispatcher): typeof fetch {
  * })
  * ```
  */
-export const nodeAdapter: FetchAdapter = (transport) => {
-  const key = JSON.stringify([transport.httpProxyUrl ?? null, transport.verify ?? true])
-  let fetchFn = fetchesBySetting.get(key)
-  if (fetchFn === undefined) {
-    fetchFn = createFetch(createDispatcher(transport))
-    fetchesBySetting.set(key, fetchFn)
-  }
-  return fetchFn
-}
+export const nodeAdapter: FetchAdapter = fetchPerSetting((settings) => createFetch(createDispatcher(settings)))
