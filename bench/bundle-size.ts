@@ -22,8 +22,8 @@ export const budgets = {
   marginal: 2_000,
 } as const
 
-const tokenClientApp = `
-import { GrantType, getBasicAuthorizationHeader, getDeviceCode, getToken, pollTokenEndpoint } from ${JSON.stringify(dist)}
+const tokenClientApp = (entry = dist): string => `
+import { GrantType, getBasicAuthorizationHeader, getDeviceCode, getToken, pollTokenEndpoint } from ${JSON.stringify(entry)}
 export async function signIn(deviceEndpoint, tokenEndpoint, clientId, show) {
   const resp = await getDeviceCode(deviceEndpoint, clientId, { scope: ['openid', 'offline_access'] })
   show(resp.verificationUriComplete ?? resp.verificationUri, resp.userCode)
@@ -105,14 +105,17 @@ export interface BundleSize {
   brotli: number
   /** The gzip budget it is held to, if any. */
   budget?: number
+  /** Minified bytes each input file (or package) contributes, largest first. */
+  inputs: { path: string; bytes: number }[]
 }
 
 async function measure(
   contents: string,
   external: string[] = [],
+  loader: 'js' | 'ts' = 'js',
 ): Promise<Omit<BundleSize, 'name' | 'note'>> {
   const result = await build({
-    stdin: { contents, resolveDir: root, sourcefile: 'app.js', loader: 'js' },
+    stdin: { contents, resolveDir: root, sourcefile: `app.${loader}`, loader },
     bundle: true,
     minify: true,
     format: 'esm',
@@ -120,11 +123,21 @@ async function measure(
     target: 'es2022',
     external,
     write: false,
+    metafile: true,
+    outfile: 'app.min.js',
     logLevel: 'silent',
     legalComments: 'none',
   })
   const code = result.outputFiles[0]?.contents ?? new Uint8Array()
+  const byInput = new Map<string, number>()
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const key = path.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+)\/.*$/, '$1').replace(root, '')
+      byInput.set(key, (byInput.get(key) ?? 0) + bytesInOutput)
+    }
+  }
   return {
+    inputs: [...byInput].map(([path, bytes]) => ({ path, bytes })).sort((a, b) => b.bytes - a.bytes),
     minified: code.byteLength,
     gzip: gzipSync(code, { level: 9 }).byteLength,
     brotli: brotliCompressSync(code, {
@@ -143,21 +156,35 @@ export async function tokenClientBundles(): Promise<BundleSize[]> {
     {
       name: '(a) token-client',
       note: 'device flow + client credentials + refresh, ky and valibot included',
-      ...(await measure(tokenClientApp)),
+      ...(await measure(tokenClientApp())),
       budget: budgets.full,
     },
     {
       name: '(b) token-client, ky + valibot external',
       note: 'our marginal cost for an app that already ships ky and valibot',
-      ...(await measure(tokenClientApp, ['ky', 'valibot'])),
+      ...(await measure(tokenClientApp(), ['ky', 'valibot'])),
       budget: budgets.marginal,
     },
   ]
 }
 
-/** The same app with the alternatives, for comparison. */
+/**
+ * Minified bytes per source module of bundle (b), built from src/ instead of dist/ (same code, but esbuild
+ * then knows which module each byte comes from): to see where a budget goes.
+ */
+export async function sourceBreakdown(): Promise<BundleSize['inputs']> {
+  const src = fileURLToPath(new URL('../src/index.ts', import.meta.url))
+  return (await measure(tokenClientApp(src), ['ky', 'valibot'], 'ts')).inputs
+}
+
+/** The same app with the alternatives, and ky by itself (the floor under (a)), for comparison. */
 export async function alternativeBundles(): Promise<BundleSize[]> {
   return [
+    {
+      name: 'ky alone',
+      note: 'one ky.post: the part of (a) that is ky',
+      ...(await measure("import ky from 'ky'\nexport const post = (url, body) => ky.post(url, { body })")),
+    },
     { name: 'oauth4webapi', note: 'the same app, all deps', ...(await measure(oauth4webapiApp)) },
     { name: 'openid-client', note: 'the same app, all deps', ...(await measure(openidClientApp)) },
   ]

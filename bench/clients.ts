@@ -6,7 +6,15 @@
 import * as oauth from 'oauth4webapi'
 import * as openid from 'openid-client'
 import { getBasicAuthorizationHeader, getToken } from 'token-client'
-import { clientId, clientSecret, expectToken, type Grant, rawFetchGrant, scope } from './loop.ts'
+import {
+  clientId,
+  clientSecret,
+  expectToken,
+  type Grant,
+  kyFloorGrant,
+  rawFetchGrant,
+  scope,
+} from './loop.ts'
 
 export interface Row {
   name: string
@@ -24,6 +32,7 @@ export async function nodeRows(tokenEndpoint: string): Promise<{ rows: Row[]; sk
   const scopes = scope.split(' ')
   const rows: Row[] = [
     { name: 'raw fetch', grant: rawFetchGrant(tokenEndpoint, authorizationHeader) },
+    { name: 'ky alone (our call)', grant: kyFloorGrant(tokenEndpoint, authorizationHeader) },
     {
       name: 'token-client',
       grant: async () => expectToken(await getToken(tokenEndpoint, { authorizationHeader, scopes })),

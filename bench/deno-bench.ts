@@ -1,5 +1,5 @@
 /**
- * The global-fetch rows under Deno: raw `fetch` + `JSON.parse` and token-client's `getToken`, against the
+ * The global-fetch rows under Deno: raw `fetch` + `JSON.parse`, ky alone, and token-client's `getToken`, against the
  * token server the Node runner started. Run by bench/run.ts as
  * `deno run --allow-net=127.0.0.1 --allow-read bench/deno-bench.ts <tokenEndpoint> <n> <total> <inFlight> <rounds> <warmup>`;
  * prints one JSON line: `{ runtime, sequential: Timings, concurrent: Timings }`.
@@ -11,6 +11,7 @@ import {
   concurrent,
   expectToken,
   interleaved,
+  kyFloorGrant,
   rawFetchGrant,
   scope,
   sequential,
@@ -23,6 +24,7 @@ const scopes = scope.split(' ')
 
 const rows = [
   ['raw fetch', rawFetchGrant(tokenEndpoint, authorizationHeader)],
+  ['ky alone (our call)', kyFloorGrant(tokenEndpoint, authorizationHeader)],
   ['token-client', async () => expectToken(await getToken(tokenEndpoint, { authorizationHeader, scopes }))],
 ] as const
 

@@ -1,9 +1,23 @@
 import type { FetchAdapter } from './transport.ts'
 
-/** What a {@link FetchAdapter} is called with: the seed's `http_proxy_url` and `verify`. */
+/**
+ * What a {@link FetchAdapter} is called with: the seed's `http_proxy_url` and `verify`.
+ *
+ * @example
+ * ```ts
+ * const settings: AdapterSettings = { httpProxyUrl: 'http://proxy:3128', verify: '/etc/ssl/corp-ca.pem' }
+ * ```
+ */
 export type AdapterSettings = Parameters<FetchAdapter>[0]
 
-/** A proxy URL taken apart: where to connect, and the credentials it carried, decoded. */
+/**
+ * A proxy URL taken apart: where to connect, and the credentials it carried, decoded.
+ *
+ * @example
+ * ```ts
+ * const { origin, credentials }: ProxySetting = parseProxyUrl(httpProxyUrl)
+ * ```
+ */
 export interface ProxySetting {
   /** `http://host:port` or `https://host:port`, without credentials, path or query. */
   origin: string

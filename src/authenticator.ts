@@ -16,7 +16,7 @@ import { resolveFetch, type TransportOptions } from './transport.ts'
 export interface AuthenticatorOptions extends TransportOptions {
   /**
    * The issuer: its endpoints are found with {@link discover} on first use. Give this or the endpoints
-   * (explicit endpoints win over discovered ones).
+   * (explicit endpoints win over discovered ones; with all of them given, nothing is discovered).
    */
   issuer?: string | URL
   /** The token endpoint, when not discovered from `issuer`. */
@@ -45,8 +45,30 @@ export interface AuthenticatorOptions extends TransportOptions {
  * ```
  */
 export interface AuthenticatorEndpoints {
+  /** The token endpoint (RFC 6749 §3.2). */
   tokenEndpoint: string | URL
+  /** The device authorization endpoint (RFC 8628 §3.1), for the device flow. */
   deviceAuthorizationEndpoint?: string | URL
+}
+
+/**
+ * What {@link Authenticator.obtain} hands back: the token response, and when its lifetime started.
+ *
+ * @example
+ * ```ts
+ * const obtainedAt = Date.now()
+ * const obtained: ObtainedToken = { response: await getToken(tokenEndpoint, request), obtainedAt }
+ * ```
+ */
+export interface ObtainedToken {
+  /** The token endpoint's answer. */
+  response: TokenResponse
+  /**
+   * Epoch ms no later than when the server issued the token: when the request that got it was sent (for a
+   * device flow, when the poll before it was answered). `expires_in` counts from here (RFC 6749 §5.1), so the
+   * token is never believed to live longer than it does.
+   */
+  obtainedAt: number
 }
 
 /**
@@ -80,6 +102,22 @@ function pickTransport(options: TransportOptions): TransportOptions {
   const out: Record<string, unknown> = {}
   for (const key of transportKeys) if (options[key] !== undefined) out[key] = options[key]
   return out as TransportOptions
+}
+
+/**
+ * Whether a `fetch` body can be sent a second time: everything but a stream or an (async) iterable, which are
+ * read as they are sent.
+ */
+function replayable(body: RequestInit['body'] | undefined): boolean {
+  return (
+    body == null ||
+    typeof body === 'string' ||
+    body instanceof URLSearchParams ||
+    body instanceof Blob ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof FormData
+  )
 }
 
 /** Resolves with the promise, or rejects as soon as the signal aborts (the promise itself goes on). */
@@ -125,6 +163,7 @@ export abstract class Authenticator {
   readonly audience: string | undefined
   readonly #issuer: string | URL | undefined
   readonly #explicit: Partial<AuthenticatorEndpoints>
+  readonly #required: ReadonlyArray<keyof AuthenticatorEndpoints>
   readonly #store: TokenStore
   readonly #skewMs: number
   readonly #binding: string
@@ -134,14 +173,22 @@ export abstract class Authenticator {
 
   /**
    * @param options - Server, client, scopes, store, skew and transport options.
-   * @param explicit - The endpoints given explicitly (the subclass knows which it needs).
+   * @param explicit - The endpoints given explicitly.
+   * @param required - The endpoints the subclass sends to: discovery is skipped when all are given.
    */
-  protected constructor(options: AuthenticatorOptions, explicit: Partial<AuthenticatorEndpoints>) {
+  protected constructor(
+    options: AuthenticatorOptions,
+    explicit: Partial<AuthenticatorEndpoints>,
+    required: ReadonlyArray<keyof AuthenticatorEndpoints> = ['tokenEndpoint'],
+  ) {
     if (typeof options.clientId !== 'string' || options.clientId === '') {
       throw new TypeError('clientId must be a non-empty string.')
     }
-    if (options.issuer === undefined && explicit.tokenEndpoint === undefined) {
-      throw new TypeError('Give the issuer (to discover the endpoints) or the tokenEndpoint.')
+    if (options.issuer === undefined) {
+      const missing = required.find((name) => explicit[name] === undefined)
+      if (missing !== undefined) {
+        throw new TypeError(`Give the issuer (to discover the endpoints) or the ${missing}.`)
+      }
     }
     const skew = options.skew ?? 30
     if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0) {
@@ -153,6 +200,7 @@ export abstract class Authenticator {
     this.audience = options.audience
     this.#issuer = options.issuer
     this.#explicit = explicit
+    this.#required = required
     this.#store = options.store ?? memoryStore()
     this.#skewMs = skew * 1000
     this.#binding = JSON.stringify([
@@ -166,11 +214,19 @@ export abstract class Authenticator {
   /**
    * Gets a new token set. `previous` is the last one known (expired or rejected), e.g. for its refresh token.
    * Called by one caller at a time.
+   *
+   * @example
+   * ```ts
+   * protected override async obtain(endpoints: AuthenticatorEndpoints): Promise<ObtainedToken> {
+   *   const obtainedAt = Date.now()
+   *   return { response: await getToken(endpoints.tokenEndpoint, this.request), obtainedAt }
+   * }
+   * ```
    */
   protected abstract obtain(
     endpoints: AuthenticatorEndpoints,
     previous: StoredToken | undefined,
-  ): Promise<TokenResponse>
+  ): Promise<ObtainedToken>
 
   /**
    * An access token: the cached one while it is more than `skew` from expiry (a token without `expires_in`
@@ -241,8 +297,9 @@ export abstract class Authenticator {
 
   /**
    * `fetch` with `Authorization: Bearer <access token>` (RFC 6750 §2.1). On a 401 it gets a fresh token once
-   * and sends the request once more, unless the body cannot be sent twice (a `ReadableStream`); the second
-   * answer is returned whatever it is. Uses the authenticator's fetch adapter, when it has one.
+   * and sends the request once more, unless the body cannot be sent twice (a `ReadableStream` or an async
+   * iterable); the second answer is returned whatever it is. Uses the authenticator's fetch adapter, when it has
+   * one.
    *
    * @param input - URL or `Request`, as for `fetch`.
    * @param init - As for `fetch`; its `signal` also stops the wait for a token.
@@ -256,10 +313,11 @@ export abstract class Authenticator {
   async fetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
     const fetchFn = resolveFetch(this.transport) ?? globalThis.fetch
     const signal = init.signal ?? (input instanceof Request ? input.signal : undefined)
-    const streamed = init.body instanceof ReadableStream
-    // A Request's own body can be sent only once: keep a clone (the platform tees it) for the retry.
+    const bodySentOnce = !replayable(init.body)
+    // A Request's own body (used when init has none) can be sent only once: keep a clone (the platform tees
+    // it) for the retry.
     const spare =
-      !streamed && init.body === undefined && input instanceof Request && input.body !== null
+      !bodySentOnce && init.body == null && input instanceof Request && input.body !== null
         ? input.clone()
         : undefined
     const send = (target: RequestInfo | URL, token: string): Promise<Response> => {
@@ -273,7 +331,7 @@ export abstract class Authenticator {
     if (response.status !== 401) return response
     // RFC 6750 §3.1: 401 means the token is not (or no longer) good; the next caller gets a fresh one.
     await this.invalidate(token)
-    if (streamed) return response
+    if (bodySentOnce) return response
     await response.body?.cancel().catch(() => {})
     const fresh = await this.getAccessToken({ signal })
     return send(spare ?? input, fresh)
@@ -303,8 +361,7 @@ export abstract class Authenticator {
     if (previous !== undefined && this.#usable(previous)) return previous
 
     const endpoints = await this.#resolveEndpoints()
-    const obtainedAt = Date.now()
-    const response = await this.obtain(endpoints, previous)
+    const { response, obtainedAt } = await this.obtain(endpoints, previous)
     const next: StoredToken = { accessToken: response.accessToken, obtainedAt, binding: this.#binding }
     if (response.expiresIn !== undefined) next.expiresAt = obtainedAt + response.expiresIn * 1000
     if (response.refreshToken !== undefined) next.refreshToken = response.refreshToken
@@ -318,7 +375,8 @@ export abstract class Authenticator {
 
   #resolveEndpoints(): Promise<AuthenticatorEndpoints> {
     const explicit = this.#explicit
-    if (this.#issuer === undefined) {
+    // The constructor checked that, without an issuer, every required endpoint is given.
+    if (this.#issuer === undefined || this.#required.every((name) => explicit[name] !== undefined)) {
       return Promise.resolve({ ...explicit, tokenEndpoint: explicit.tokenEndpoint as string | URL })
     }
     if (this.#endpoints === undefined) {

@@ -20,12 +20,27 @@ const encoder = new TextEncoder()
 
 /** `Basic base64(id:secret)` without the form encoding, UTF-8 (no `Buffer`: this runs in browsers too). */
 function unencodedBasicHeader(clientId: string, clientSecret: string): string {
+  // RFC 7617 §2: the user-id ends at the first colon, so the server would read a different client id.
+  if (clientId.includes(':')) {
+    throw new TypeError(
+      "clientAuth 'basic-unencoded' cannot send a client id that contains ':'; use 'basic'.",
+    )
+  }
   let binary = ''
   for (const byte of encoder.encode(`${clientId}:${clientSecret}`)) binary += String.fromCharCode(byte)
   return `Basic ${btoa(binary)}`
 }
 
-/** The {@link getToken} options that authenticate a client with the given method. */
+/**
+ * The {@link getToken} options that authenticate a client with the given method.
+ *
+ * @throws `TypeError` for an unknown method, or a client id `'basic-unencoded'` cannot carry.
+ *
+ * @example
+ * ```ts
+ * await getToken(tokenEndpoint, { ...clientAuthOptions('post', clientId, clientSecret), scopes: ['api:read'] })
+ * ```
+ */
 export function clientAuthOptions(
   method: ClientAuthMethod,
   clientId: string,

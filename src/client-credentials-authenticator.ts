@@ -1,8 +1,12 @@
-import { Authenticator, type AuthenticatorEndpoints, type AuthenticatorOptions } from './authenticator.ts'
+import {
+  Authenticator,
+  type AuthenticatorEndpoints,
+  type AuthenticatorOptions,
+  type ObtainedToken,
+} from './authenticator.ts'
 import { type ClientAuthMethod, clientAuthOptions } from './client-auth.ts'
 import { GrantType } from './constants.ts'
-import type { TokenResponse } from './schemas.ts'
-import { getToken } from './token.ts'
+import { type GetTokenOptions, getToken } from './token.ts'
 
 /**
  * Options of {@link ClientCredentialsAuthenticator}.
@@ -60,14 +64,15 @@ export class ClientCredentialsAuthenticator extends Authenticator {
     clientAuthOptions(this.#clientAuth, this.clientId, this.#clientSecret)
   }
 
-  protected override obtain(endpoints: AuthenticatorEndpoints): Promise<TokenResponse> {
-    const request: Parameters<typeof getToken>[1] = {
+  protected override async obtain(endpoints: AuthenticatorEndpoints): Promise<ObtainedToken> {
+    const request: GetTokenOptions = {
       ...this.transport,
       ...clientAuthOptions(this.#clientAuth, this.clientId, this.#clientSecret),
       grantType: GrantType.CLIENT_CREDS,
       scopes: [...this.scopes],
     }
     if (this.audience !== undefined) request.audience = this.audience
-    return getToken(endpoints.tokenEndpoint, request)
+    const obtainedAt = Date.now()
+    return { response: await getToken(endpoints.tokenEndpoint, request), obtainedAt }
   }
 }

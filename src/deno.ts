@@ -1,8 +1,7 @@
+import { type AdapterSettings, fetchPerSetting, parseProxyUrl, readCaBundle } from './adapter-settings.ts'
 import type { FetchAdapter } from './transport.ts'
 
 export type { FetchAdapter } from './transport.ts'
-
-type Transport = Parameters<FetchAdapter>[0]
 
 // The few Deno APIs used here, declared locally so the package type-checks without Deno's global types.
 interface DenoHttpClient {
@@ -16,7 +15,7 @@ interface DenoNamespace {
   readTextFileSync(path: string | URL): string
 }
 
-function deno(): DenoNamespace {
+function denoNamespace(): DenoNamespace {
   const runtime = (globalThis as { Deno?: DenoNamespace }).Deno
   if (runtime === undefined || typeof runtime.createHttpClient !== 'function') {
     throw new TypeError(
@@ -26,58 +25,24 @@ function deno(): DenoNamespace {
   return runtime
 }
 
-// One fetch (one Deno.HttpClient, i.e. one connection pool) per distinct setting, reused for every request.
-const fetchesBySetting = new Map<string, typeof fetch>()
-
-/** The CA bundle for `verify`: PEM text as is, anything else is a file path (like requests' `verify=path`). */
-function readCaBundle(runtime: DenoNamespace, verify: string): string {
-  if (verify.includes('-----BEGIN')) return verify
-  let text: string
-  try {
-    text = runtime.readTextFileSync(verify)
-  } catch (err) {
-    throw new TypeError(
-      `verify: cannot read the CA bundle file ${verify} (Deno needs --allow-read for it): ${(err as Error).message}`,
-      { cause: err },
-    )
-  }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new TypeError(`verify: ${verify} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`)
-  }
-  return text
-}
-
-function createFetch({ httpProxyUrl, verify }: Transport): typeof fetch {
+function createFetch({ httpProxyUrl, verify }: AdapterSettings): typeof fetch {
   if (verify === false) {
     throw new TypeError(
       'verify: false is not possible per request in Deno: Deno.createHttpClient cannot turn certificate checks off. Run Deno with --unsafely-ignore-certificate-errors=<host> instead (and leave verify unset), or pass verify: <CA bundle path or PEM> to trust your CA.',
     )
   }
   if (httpProxyUrl === undefined && typeof verify !== 'string') return globalThis.fetch
-  const runtime = deno()
+  const runtime = denoNamespace()
   const options: Parameters<DenoNamespace['createHttpClient']>[0] = {}
-  if (typeof verify === 'string') options.caCerts = [readCaBundle(runtime, verify)]
+  if (typeof verify === 'string') {
+    const readText = (path: string): string => runtime.readTextFileSync(path)
+    options.caCerts = [readCaBundle(verify, readText, ' (Deno needs --allow-read for it)')]
+  }
   if (httpProxyUrl !== undefined) {
-    let proxy: URL
-    try {
-      proxy = new URL(httpProxyUrl)
-    } catch {
-      // Not echoed: a proxy URL may carry a password.
-      throw new TypeError(
-        'httpProxyUrl is not an absolute URL (expected http://host:port or https://host:port).',
-      )
-    }
-    if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
-      throw new TypeError(`httpProxyUrl must be an http:// or https:// proxy URL, got ${proxy.protocol}//.`)
-    }
+    const proxy = parseProxyUrl(httpProxyUrl)
     options.proxy = { url: proxy.origin }
-    if (proxy.username !== '' || proxy.password !== '') {
-      // Credentials in the proxy URL become Basic Proxy-Authorization (RFC 9110 §11.7.2), as in requests.
-      options.proxy.basicAuth = {
-        username: decodeURIComponent(proxy.username),
-        password: decodeURIComponent(proxy.password),
-      }
-    }
+    // Basic Proxy-Authorization (RFC 9110 §11.7.2), as requests sends for credentials in the proxy URL.
+    if (proxy.credentials !== undefined) options.proxy.basicAuth = proxy.credentials
   }
   const client = runtime.createHttpClient(options)
   // Deno's fetch takes the client as a non-standard init member.
@@ -107,12 +72,4 @@ function createFetch({ httpProxyUrl, verify }: Transport): typeof fetch {
  * })
  * ```
  */
-export const denoAdapter: FetchAdapter = (transport) => {
-  const key = JSON.stringify([transport.httpProxyUrl ?? null, transport.verify ?? true])
-  let fetchFn = fetchesBySetting.get(key)
-  if (fetchFn === undefined) {
-    fetchFn = createFetch(transport)
-    fetchesBySetting.set(key, fetchFn)
-  }
-  return fetchFn
-}
+export const denoAdapter: FetchAdapter = fetchPerSetting(createFetch)

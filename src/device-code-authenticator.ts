@@ -1,11 +1,15 @@
-import { Authenticator, type AuthenticatorEndpoints, type AuthenticatorOptions } from './authenticator.ts'
+import {
+  Authenticator,
+  type AuthenticatorEndpoints,
+  type AuthenticatorOptions,
+  type ObtainedToken,
+} from './authenticator.ts'
 import { GrantType } from './constants.ts'
-import { getDeviceCode } from './device-code.ts'
+import { type GetDeviceCodeOptions, getDeviceCode } from './device-code.ts'
 import type { DeviceCodeResponse } from './device-code-response.ts'
 import { AuthenticationError } from './errors.ts'
 import { type PollTokenEndpointOptions, pollTokenEndpoint } from './poll.ts'
-import type { TokenResponse } from './schemas.ts'
-import { getToken } from './token.ts'
+import { type GetTokenOptions, getToken } from './token.ts'
 import type { StoredToken } from './token-store.ts'
 
 /**
@@ -67,10 +71,7 @@ export class DeviceCodeAuthenticator extends Authenticator {
     if (options.deviceAuthorizationEndpoint !== undefined) {
       explicit.deviceAuthorizationEndpoint = options.deviceAuthorizationEndpoint
     }
-    super(options, explicit)
-    if (options.issuer === undefined && options.deviceAuthorizationEndpoint === undefined) {
-      throw new TypeError('Give the issuer (to discover the endpoints) or the deviceAuthorizationEndpoint.')
-    }
+    super(options, explicit, ['tokenEndpoint', 'deviceAuthorizationEndpoint'])
     if (typeof options.onDeviceCode !== 'function') {
       throw new TypeError('onDeviceCode is required: it shows the user the code to enter.')
     }
@@ -81,20 +82,24 @@ export class DeviceCodeAuthenticator extends Authenticator {
   protected override async obtain(
     endpoints: AuthenticatorEndpoints,
     previous: StoredToken | undefined,
-  ): Promise<TokenResponse> {
+  ): Promise<ObtainedToken> {
     const refreshToken = previous?.refreshToken
     if (refreshToken !== undefined) {
       try {
-        const request: Parameters<typeof getToken>[1] = {
+        const request: GetTokenOptions = {
           ...this.transport,
           grantType: GrantType.REFRESH_TOKEN,
           refreshToken,
           clientId: this.clientId,
         }
         if (this.audience !== undefined) request.audience = this.audience
+        const obtainedAt = Date.now()
         const refreshed = await getToken(endpoints.tokenEndpoint, request)
         // RFC 6749 §6: the server may issue a new refresh token; if it does not, the old one stays good.
-        return refreshed.refreshToken === undefined ? { ...refreshed, refreshToken } : refreshed
+        return {
+          response: refreshed.refreshToken === undefined ? { ...refreshed, refreshToken } : refreshed,
+          obtainedAt,
+        }
       } catch (err) {
         // RFC 6749 §5.2 invalid_grant: the refresh token is expired or revoked; only a new sign-in helps.
         if (!(err instanceof AuthenticationError && err.error === 'invalid_grant')) throw err
@@ -103,20 +108,31 @@ export class DeviceCodeAuthenticator extends Authenticator {
     return this.#deviceFlow(endpoints)
   }
 
-  async #deviceFlow(endpoints: AuthenticatorEndpoints): Promise<TokenResponse> {
+  async #deviceFlow(endpoints: AuthenticatorEndpoints): Promise<ObtainedToken> {
     const deviceEndpoint = endpoints.deviceAuthorizationEndpoint
     if (deviceEndpoint === undefined) {
       throw new AuthenticationError(
         'The authorization server metadata names no device_authorization_endpoint: pass deviceAuthorizationEndpoint.',
       )
     }
-    const codeRequest: Parameters<typeof getDeviceCode>[2] = { ...this.transport, scope: [...this.scopes] }
+    const codeRequest: GetDeviceCodeOptions = { ...this.transport, scope: [...this.scopes] }
     if (this.audience !== undefined) codeRequest.audience = this.audience
     const code = await getDeviceCode(deviceEndpoint, this.clientId, codeRequest)
     await this.#onDeviceCode(code)
-    const pollRequest: PollTokenEndpointOptions = { ...this.transport }
+    // The token's lifetime starts when the successful poll is sent, which happens only after the previous poll
+    // was answered: that answer's time is the latest known moment before it. The user may take minutes to
+    // approve, so the time the flow started would make the token look (nearly) expired on arrival.
+    let obtainedAt = Date.now()
+    const onPending = this.#onPending
+    const pollRequest: PollTokenEndpointOptions = {
+      ...this.transport,
+      onPending: (progress) => {
+        obtainedAt = Date.now()
+        onPending?.(progress)
+      },
+    }
     if (this.audience !== undefined) pollRequest.audience = this.audience
-    if (this.#onPending !== undefined) pollRequest.onPending = this.#onPending
-    return pollTokenEndpoint(code, endpoints.tokenEndpoint, this.clientId, pollRequest)
+    const response = await pollTokenEndpoint(code, endpoints.tokenEndpoint, this.clientId, pollRequest)
+    return { response, obtainedAt }
   }
 }

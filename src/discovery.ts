@@ -174,8 +174,9 @@ async function getWellKnown(url: URL, transport: TransportOptions): Promise<Well
  * has no document. The document is validated, and its `issuer` must equal the one asked for, character for
  * character (RFC 8414 §3.3): otherwise an attacker's metadata could send credentials elsewhere.
  *
- * @param issuer - The issuer identifier: `https:` (or `http:` on loopback), no query, no fragment. A `URL`
- *   whose path is `/` also matches the issuer without the trailing slash (a `URL` cannot express it).
+ * @param issuer - The issuer identifier: `https:` (or `http:` on loopback), no query, no fragment, no
+ *   credentials. A `URL` whose path is `/` also matches the issuer without the trailing slash (a `URL` cannot
+ *   express it).
  * @param options - Transport options (adapter, proxy, verify, session, signal, timeout).
  * @returns The validated metadata (snake_case, as sent).
  * @throws {@link AuthenticationError} when neither document exists, one is invalid or names another issuer,
@@ -195,6 +196,10 @@ export async function discover(
   const issuerUrl = checkEndpoint(issuer, 'issuer', options.allowInsecureHttp)
   if (issuerUrl.search !== '' || issuerUrl.hash !== '' || /[?#]/.test(String(issuer))) {
     throw new TypeError('An issuer identifier has no query or fragment component (RFC 8414 §2).')
+  }
+  // Not echoed: fetch refuses URLs with credentials, and the messages below name the metadata URLs.
+  if (issuerUrl.username !== '' || issuerUrl.password !== '') {
+    throw new TypeError('An issuer identifier has no user name or password in it (RFC 8414 §2).')
   }
   const expected = typeof issuer === 'string' ? [issuer] : [issuer.href]
   if (typeof issuer !== 'string' && issuer.pathname === '/') expected.push(issuer.href.slice(0, -1))

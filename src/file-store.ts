@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseStoredToken, type TokenStore } from './token-store.ts'
 
 /**
  * A store in a JSON file, for Node (CLIs, scripts, services that restart). The file is created with mode 0600
  * (owner only; its directory, when created, 0700) and written atomically: to a temporary file in the same
- * directory, then renamed over the old one, so a reader never sees half a token and a crash never leaves one.
- * A missing, unreadable or invalid file reads as "no token".
+ * directory, flushed to disk, then renamed over the old one, so a reader never sees half a token and a crash
+ * never leaves one. A missing file, or one that is not a valid token set, reads as "no token"; a file that
+ * cannot be read (permissions) is an error.
  *
  * @param path - The file to keep the token set in, e.g. `~/.config/my-cli/token.json`.
  * @returns The store.
@@ -44,7 +45,14 @@ export function fileStore(path: string): TokenStore {
       // Same directory, so rename(2) replaces the file atomically; 'wx' refuses to follow a planted file.
       const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
       try {
-        await writeFile(temporary, `${JSON.stringify(token)}\n`, { mode: 0o600, flag: 'wx' })
+        const file = await open(temporary, 'wx', 0o600)
+        try {
+          await file.writeFile(`${JSON.stringify(token)}\n`, 'utf8')
+          // On disk before the rename: otherwise a crash may leave the new name on an empty file.
+          await file.sync()
+        } finally {
+          await file.close()
+        }
         await rename(temporary, path)
       } catch (err) {
         await rm(temporary, { force: true }).catch(() => {})

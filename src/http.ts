@@ -235,14 +235,12 @@ export async function postForm(post: FormPost): Promise<FormAnswer> {
     if (userSignal?.aborted) throw userSignal.reason
     if (err instanceof AuthenticationError) throw err
     if (timedOut) {
-      const timedOut = fail(
+      const timeoutError = fail(
         `The ${what} (${url.origin}) did not answer within ${timeout} ms: the request timed out.`,
-        {
-          cause: err,
-        },
+        { cause: err },
       )
-      networkFailures.add(timedOut)
-      throw timedOut
+      networkFailures.add(timeoutError)
+      throw timeoutError
     }
     const tls = certificateProblem(err)
     if (tls !== undefined) {

@@ -3,6 +3,7 @@ export {
   type AuthenticatorEndpoints,
   type AuthenticatorOptions,
   type GetAccessTokenOptions,
+  type ObtainedToken,
 } from './authenticator.ts'
 export { getBasicAuthorizationHeader } from './basic-auth.ts'
 export type { ClientAuthMethod } from './client-auth.ts'

@@ -57,7 +57,10 @@ export type StoredToken = v.InferOutput<typeof storedTokenSchema>
  * ```
  */
 export interface TokenStore {
-  /** The stored token set, or `undefined` when there is none (or it cannot be read). */
+  /**
+   * The stored token set, or `undefined` when there is none or what is there is not a valid token set (see
+   * {@link parseStoredToken}). A failure of the storage itself may throw: `getAccessToken()` then rejects.
+   */
   get(): StoredToken | undefined | Promise<StoredToken | undefined>
   /** Replaces the stored token set. */
   set(token: StoredToken): void | Promise<void>

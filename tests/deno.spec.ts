@@ -4,7 +4,6 @@
  * token endpoint with a throwaway CA, a forward proxy that needs credentials, and a control endpoint through
  * which the Deno side approves its device code and reports what it measured.
  */
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import http from 'node:http'
@@ -13,32 +12,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect, test } from '@playwright/test'
+import { startProcess } from './fixtures/child-process.ts'
+import { closeAfterEach } from './fixtures/closed-after-test.ts'
 import { startOidcProvider } from './fixtures/oidc.ts'
 import { startProxy } from './fixtures/proxy.ts'
 import { createTestCa, startHttpsTokenServer } from './fixtures/tls.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const deno = join(root, 'node_modules', '.bin', 'deno')
-
-/** Runs a command, collecting its output; resolves with the exit code. */
-function run(
-  command: string,
-  args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv },
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk
-    })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk
-    })
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, output }))
-  })
-}
+const closedAfterTest = closeAfterEach(test)
 
 /** POST /approve {userCode} and POST /report {name, value}, for the Deno side. */
 async function startControl(approve: (userCode: string) => Promise<void>) {
@@ -76,88 +58,84 @@ async function startControl(approve: (userCode: string) => Promise<void>) {
   }
 }
 
-test('Deno runs the same dist bundle: grants, device flow, denoAdapter with a custom CA and a proxy', async () => {
+test('Deno runs the same dist bundle: grants, device flow, authenticator, denoAdapter with a custom CA and a proxy', async () => {
   test.setTimeout(180_000)
-  const op = await startOidcProvider({ deviceInterval: 1 })
-  const ca = await createTestCa()
-  const https = await startHttpsTokenServer(ca)
-  const proxy = await startProxy({ credentials: { username: 'deno', password: 'pr0xy pass' } })
-  const control = await startControl((userCode) => op.approve(userCode))
+  const op = closedAfterTest(await startOidcProvider({ deviceInterval: 1 }))
+  const ca = closedAfterTest(await createTestCa())
+  const https = closedAfterTest(await startHttpsTokenServer(ca))
+  const proxy = closedAfterTest(
+    await startProxy({ credentials: { username: 'deno', password: 'pr0xy pass' } }),
+  )
+  const control = closedAfterTest(await startControl((userCode) => op.approve(userCode)))
   const denoDir = await mkdtemp(join(tmpdir(), 'token-client-deno-'))
-  try {
-    // Deno would route its global fetch through these: the servers here are all on 127.0.0.1.
-    const inherited = Object.fromEntries(
-      // FORCE_COLOR (set by Playwright) would win over NO_COLOR.
-      Object.entries(process.env).filter(([name]) => !/^((https?|all|no)_proxy|force_color)$/i.test(name)),
-    )
-    const env = {
-      ...inherited,
-      DENO_DIR: denoDir,
-      NO_COLOR: '1',
-      DENO_NO_UPDATE_CHECK: '1',
-      TC_ISSUER: op.issuer,
-      TC_TOKEN_ENDPOINT: op.tokenEndpoint,
-      TC_DEVICE_ENDPOINT: op.deviceAuthorizationEndpoint,
-      TC_DEVICE_CLIENT_ID: op.deviceClient.clientId,
-      TC_CONFIDENTIAL_CLIENT_ID: op.confidentialClient.clientId,
-      TC_CONFIDENTIAL_SECRET: op.confidentialClient.clientSecret,
-      TC_HTTPS_TOKEN_ENDPOINT: https.tokenEndpoint,
-      TC_CA_PATH: ca.caPath,
-      TC_PROXY_URL: proxy.urlWithCredentials,
-      TC_CONTROL_URL: control.url,
-    }
-    const { code, output } = await test.step('deno test tests/deno/', () =>
-      run(
-        deno,
-        [
-          'test',
-          '--no-prompt',
-          // Nothing is downloaded: no remote modules, ky and valibot come from node_modules (package.json).
-          '--no-remote',
-          '--node-modules-dir=manual',
-          '--no-lock',
-          '--allow-net=127.0.0.1',
-          '--allow-read',
-          '--allow-env',
-          'tests/deno/',
-        ],
-        { cwd: root, env },
-      ))
-    await test.info().attach('deno test output', { body: output, contentType: 'text/plain' })
-    expect(output, output).toMatch(/^ok \| \d+ passed \| 0 failed/m)
-    expect(code, output).toBe(0)
-    const passed = Number(/^ok \| (\d+) passed/m.exec(output)?.[1])
-    expect(passed).toBeGreaterThanOrEqual(9)
+  closedAfterTest({ close: () => rm(denoDir, { recursive: true, force: true }) })
 
-    await test.step('Deno imported the same dist/index.js as Node', async () => {
-      const bundle = new URL('../dist/index.js', import.meta.url)
-      const nodeHash = createHash('sha256')
-        .update(await readFile(bundle))
-        .digest('hex')
-      expect(control.reports.get('bundlePath')).toBe(fileURLToPath(bundle))
-      expect(control.reports.get('bundleSha256')).toBe(nodeHash)
-    })
-
-    await test.step('the device code was approved after Deno started polling', () => {
-      expect(control.approved).toHaveLength(1)
-    })
-
-    await test.step('the proxy carried one forwarded request and one CONNECT, with credentials', () => {
-      expect(proxy.requests()).toBe(1)
-      expect(proxy.connects()).toBe(1)
-      expect(proxy.carried().map(({ kind, target }) => ({ kind, target }))).toEqual([
-        { kind: 'request', target: op.tokenEndpoint },
-        { kind: 'connect', target: new URL(https.url).host },
-      ])
-      expect(proxy.carried().every((c) => c.withProxyAuthorization && c.authorized)).toBe(true)
-    })
-
-    await test.step('the HTTPS endpoint answered only the requests that trusted its CA', () => {
-      // path + PEM + through the proxy; the untrusted attempts never got past the handshake.
-      expect(https.tokenRequests()).toBe(3)
-    })
-  } finally {
-    await Promise.all([op.close(), https.close(), proxy.close(), control.close(), ca.close()])
-    await rm(denoDir, { recursive: true, force: true })
+  // Deno would route its global fetch through these: the servers here are all on 127.0.0.1.
+  const inherited = Object.fromEntries(
+    // FORCE_COLOR (set by Playwright) would win over NO_COLOR.
+    Object.entries(process.env).filter(([name]) => !/^((https?|all|no)_proxy|force_color)$/i.test(name)),
+  )
+  const env = {
+    ...inherited,
+    DENO_DIR: denoDir,
+    NO_COLOR: '1',
+    DENO_NO_UPDATE_CHECK: '1',
+    TC_ISSUER: op.issuer,
+    TC_TOKEN_ENDPOINT: op.tokenEndpoint,
+    TC_DEVICE_ENDPOINT: op.deviceAuthorizationEndpoint,
+    TC_DEVICE_CLIENT_ID: op.deviceClient.clientId,
+    TC_CONFIDENTIAL_CLIENT_ID: op.confidentialClient.clientId,
+    TC_CONFIDENTIAL_SECRET: op.confidentialClient.clientSecret,
+    TC_HTTPS_TOKEN_ENDPOINT: https.tokenEndpoint,
+    TC_CA_PATH: ca.caPath,
+    TC_PROXY_URL: proxy.urlWithCredentials,
+    TC_CONTROL_URL: control.url,
   }
+  const args = [
+    'test',
+    '--no-prompt',
+    // Nothing is downloaded: no remote modules, ky and valibot come from node_modules (package.json).
+    '--no-remote',
+    '--node-modules-dir=manual',
+    '--no-lock',
+    '--allow-net=127.0.0.1',
+    '--allow-read',
+    '--allow-env',
+    'tests/deno/',
+  ]
+  const { code, output } = await test.step('deno test tests/deno/', async () => {
+    const result = await closedAfterTest(startProcess(deno, args, { cwd: root, env })).exited
+    return { code: result.code, output: `${result.stdout}${result.stderr}` }
+  })
+  await test.info().attach('deno test output', { body: output, contentType: 'text/plain' })
+  expect(output, output).toMatch(/^ok \| 11 passed \| 0 failed/m)
+  expect(code, output).toBe(0)
+
+  await test.step('Deno imported the same dist/index.js as Node', async () => {
+    const bundle = new URL('../dist/index.js', import.meta.url)
+    const nodeHash = createHash('sha256')
+      .update(await readFile(bundle))
+      .digest('hex')
+    expect(control.reports.get('bundlePath')).toBe(fileURLToPath(bundle))
+    expect(control.reports.get('bundleSha256')).toBe(nodeHash)
+  })
+
+  await test.step('the device code was approved after Deno started polling', () => {
+    expect(control.approved).toHaveLength(1)
+  })
+
+  await test.step('the proxy carried one forwarded request and one CONNECT, with credentials', () => {
+    expect(proxy.requests()).toBe(1)
+    expect(proxy.connects()).toBe(1)
+    expect(proxy.carried().map(({ kind, target }) => ({ kind, target }))).toEqual([
+      { kind: 'request', target: op.tokenEndpoint },
+      { kind: 'connect', target: new URL(https.url).host },
+    ])
+    expect(proxy.carried().every((c) => c.withProxyAuthorization && c.authorized)).toBe(true)
+  })
+
+  await test.step('the HTTPS endpoint answered only the requests that trusted its CA', () => {
+    // path + PEM + through the proxy; the untrusted attempts never got past the handshake.
+    expect(https.tokenRequests()).toBe(3)
+  })
 })

@@ -51,8 +51,8 @@ async function signIn() {
     $('poll-status').textContent = 'Waiting for you to approve…'
     show('pending')
 
+    // The scope was asked for with the device code; the token request carries none (RFC 8628 §3.4).
     const token = await pollTokenEndpoint(resp, config.tokenEndpoint, config.clientId, {
-      scopes: config.scope,
       signal,
       onPending: ({ attempt }) => {
         $('poll-status').textContent =

@@ -10,51 +10,20 @@
  */
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { extname, join, normalize, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   type OidcFixture,
   type StartOidcProviderOptions,
   startOidcProvider,
 } from '../../tests/fixtures/oidc.ts'
+import { bundleMounts, contentTypes, startStaticServer } from '../../tests/fixtures/static-server.ts'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
-
-/** URL prefix → directory served under it. Nothing outside these directories is reachable. */
-const mounts: Array<[prefix: string, dir: string]> = [
-  ['/dist/', join(root, 'dist')],
-  ['/node_modules/ky/distribution/', join(root, 'node_modules', 'ky', 'distribution')],
-  ['/node_modules/valibot/dist/', join(root, 'node_modules', 'valibot', 'dist')],
-  ['/', join(root, 'examples', 'spa')],
-]
-
-const contentTypes: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-}
-
-function resolveFile(pathname: string): string | undefined {
-  const path = pathname === '/' ? '/index.html' : pathname
-  for (const [prefix, dir] of mounts) {
-    if (!path.startsWith(prefix)) continue
-    const file = normalize(join(dir, decodeURIComponent(path.slice(prefix.length))))
-    if (!file.startsWith(dir + sep)) return undefined
-    if (prefix === '/' && /(^|\/)(serve\.ts|README\.md)$/.test(path)) return undefined
-    return contentTypes[extname(file)] === undefined ? undefined : file
-  }
-  return undefined
-}
+const directory = fileURLToPath(new URL('.', import.meta.url))
 
 /** Content-Security-Policy for the page: scripts from here (and the import map, by hash), fetches to here and
  * to the identity provider only. A token-holding page should make injected scripts as useless as possible. */
 async function contentSecurityPolicy(issuer: string): Promise<string> {
-  const html = await readFile(join(root, 'examples', 'spa', 'index.html'), 'utf8')
+  const html = await readFile(new URL('index.html', import.meta.url), 'utf8')
   const importMap = /<script type="importmap">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? ''
   const hash = createHash('sha256').update(importMap).digest('base64')
   return [
@@ -84,19 +53,28 @@ export interface StartSpaServerOptions {
 }
 
 export async function startSpaServer(options: StartSpaServerOptions = {}): Promise<SpaServer> {
-  const server = http.createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
+  // The provider needs the SPA's origin (CORS) and the page needs the provider's URLs: both are known only
+  // once both listen, so the generated answers read them late.
+  let config = ''
+  let htmlHeaders: Record<string, string> = {}
+  const site = await startStaticServer({
+    ...(options.port === undefined ? {} : { port: options.port }),
+    mounts: [...bundleMounts, ['/', directory.replace(/\/$/, '')]],
+    generated: { '/config.json': () => ({ type: contentTypes['.json'] ?? '', body: config }) },
+    htmlHeaders: () => htmlHeaders,
   })
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   // The SPA calls the token and device endpoints cross-origin: the provider must allow exactly this origin.
-  const op = await startOidcProvider({ ...options.provider, corsOrigins: [url] })
-  const csp = await contentSecurityPolicy(op.issuer)
-  const config = JSON.stringify({
+  const op = await startOidcProvider({ ...options.provider, corsOrigins: [site.url] }).catch(
+    async (err: unknown) => {
+      await site.close()
+      throw err
+    },
+  )
+  htmlHeaders = {
+    'content-security-policy': await contentSecurityPolicy(op.issuer),
+    'referrer-policy': 'no-referrer',
+  }
+  config = JSON.stringify({
     issuer: op.issuer,
     deviceAuthorizationEndpoint: op.deviceAuthorizationEndpoint,
     tokenEndpoint: op.tokenEndpoint,
@@ -104,43 +82,11 @@ export async function startSpaServer(options: StartSpaServerOptions = {}): Promi
     // No offline_access: a browser app is better off without a long-lived refresh token (see the README).
     scope: ['openid', 'api:read'],
   })
-
-  server.on('request', async (req, res) => {
-    const { pathname } = new URL(req.url ?? '/', url)
-    const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { ...common, allow: 'GET, HEAD' }).end()
-      return
-    }
-    if (pathname === '/config.json') {
-      res.writeHead(200, { ...common, 'content-type': contentTypes['.json'] }).end(config)
-      return
-    }
-    const file = resolveFile(pathname)
-    const body = file === undefined ? undefined : await readFile(file).catch(() => undefined)
-    if (file === undefined || body === undefined) {
-      res.writeHead(404, { ...common, 'content-type': 'text/plain' }).end('not found\n')
-      return
-    }
-    const headers: Record<string, string> = { ...common, 'content-type': contentTypes[extname(file)] ?? '' }
-    if (extname(file) === '.html') {
-      headers['content-security-policy'] = csp
-      headers['referrer-policy'] = 'no-referrer'
-    }
-    res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : body)
-  })
-
   return {
-    url,
+    url: site.url,
     op,
     close: async () => {
-      await Promise.all([
-        op.close(),
-        new Promise<void>((resolve, reject) => {
-          server.close((err) => (err ? reject(err) : resolve()))
-          server.closeAllConnections()
-        }),
-      ])
+      await Promise.all([op.close(), site.close()])
     },
   }
 }

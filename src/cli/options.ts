@@ -2,7 +2,14 @@ import { parseArgs } from 'node:util'
 import type { ClientAuthMethod } from '../client-auth.ts'
 import { type Command, commands, UsageError } from './usage.ts'
 
-/** The options of one CLI invocation, checked. */
+/**
+ * The options of one CLI invocation, checked: flags in camelCase, scopes split, defaults filled in.
+ *
+ * @example
+ * ```ts
+ * const options: CliOptions | undefined = parseCliArgs(['discover', '--issuer', 'https://idp.example'])
+ * ```
+ */
 export interface CliOptions {
   command: Command
   help: boolean
@@ -62,7 +69,10 @@ function isCommand(value: string | undefined): value is Command {
   return (commands as readonly string[]).includes(value ?? '')
 }
 
-/** Checks a URL option: absolute, http(s), plain http only on loopback unless allowed (RFC 6749 §3.2). */
+/**
+ * Checks a URL option: absolute, without credentials, http(s), plain http only on loopback unless allowed
+ * (RFC 6749 §3.2).
+ */
 function checkUrl(name: string, value: string | undefined, allowHttp: boolean, command: Command): void {
   if (value === undefined) return
   let url: URL
@@ -70,6 +80,10 @@ function checkUrl(name: string, value: string | undefined, allowHttp: boolean, c
     url = new URL(value)
   } catch {
     throw new UsageError(`--${name} must be an absolute URL.`, command)
+  }
+  // Not echoed: whatever stands before the "@" may be a password. Credentials go in the environment or stdin.
+  if (url.username !== '' || url.password !== '') {
+    throw new UsageError(`--${name} must not carry a user name or password.`, command)
   }
   if (url.protocol === 'https:') return
   if (url.protocol !== 'http:') throw new UsageError(`--${name} must be an https:// URL.`, command)
@@ -83,6 +97,12 @@ function checkUrl(name: string, value: string | undefined, allowHttp: boolean, c
 
 /**
  * Parses the CLI's arguments (`node:util` parseArgs, which Deno provides too).
+ *
+ * @example
+ * ```ts
+ * parseCliArgs(['client-credentials', '--issuer', 'https://idp.example', '--client-id', 'svc', '--scope', 'a b'])
+ * // { command: 'client-credentials', scopes: ['a', 'b'], clientAuth: 'basic', ... }
+ * ```
  *
  * @returns `undefined` for the top-level help; the checked options otherwise.
  * @throws {@link UsageError} for anything that is not a valid invocation; messages never repeat argument
@@ -186,6 +206,19 @@ export function parseCliArgs(argv: readonly string[]): CliOptions | undefined {
       (options.tokenEndpoint === undefined || options.deviceEndpoint === undefined)
     ) {
       throw new UsageError('Give --issuer, or both --token-endpoint and --device-endpoint.', command)
+    }
+  }
+  if (options.proxy !== undefined) {
+    const proxy = URL.parse(options.proxy)
+    if (proxy === null || (proxy.protocol !== 'http:' && proxy.protocol !== 'https:')) {
+      throw new UsageError('--proxy must be an http:// or https:// URL.', command)
+    }
+    // Not echoed, and not taken: a proxy password on the command line is as visible as any other secret.
+    if (proxy.username !== '' || proxy.password !== '') {
+      throw new UsageError(
+        '--proxy must not carry a user name or password: put a proxy URL with credentials in TOKEN_CLIENT_PROXY.',
+        command,
+      )
     }
   }
   for (const [name, value] of [

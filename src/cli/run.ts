@@ -13,21 +13,48 @@ import { terminalQrCode } from './qr.ts'
 import { helpText, UsageError } from './usage.ts'
 import { startWaitingIndicator, type TextSink } from './waiting-indicator.ts'
 
-/** What the CLI reads and writes: the process's streams and environment, passed in. */
+/**
+ * What the CLI reads and writes: the process's streams and environment, passed in (so that the CLI itself
+ * touches no globals).
+ *
+ * @example
+ * ```ts
+ * const io: CliIo = {
+ *   stdout: process.stdout,
+ *   stderr: process.stderr,
+ *   stderrIsTty: process.stderr.isTTY === true,
+ *   stdinIsTty: process.stdin.isTTY === true,
+ *   readStdin: () => text(process.stdin),
+ *   env: process.env,
+ *   signal: interrupt.signal,
+ * }
+ * ```
+ */
 export interface CliIo {
+  /** Where the access token (or the JSON) goes. */
   stdout: TextSink
+  /** Where everything for the person goes: the code, the URL, the waiting indicator, errors. */
   stderr: TextSink
   /** Whether stderr is a terminal: the QR code and the live countdown are drawn only then. */
   stderrIsTty: boolean
   /** Whether stdin is a terminal: secrets are not read from one (they would be echoed). */
   stdinIsTty: boolean
+  /** Reads stdin to its end (for `--client-secret-stdin` and `--refresh-token-stdin`). */
   readStdin(): Promise<string>
+  /** The environment: `TOKEN_CLIENT_SECRET`, `TOKEN_CLIENT_REFRESH_TOKEN`, `TOKEN_CLIENT_PROXY`. */
   env: Readonly<Record<string, string | undefined>>
   /** Aborted on Ctrl-C: stops the requests and the polling at once. */
   signal: AbortSignal
 }
 
-/** Exit codes: 0 ok, 1 authentication failed, 2 usage error, 130 interrupted (128 + SIGINT). */
+/**
+ * Exit codes: 0 ok, 1 authentication failed, 2 usage error, 130 interrupted (128 + SIGINT).
+ *
+ * @example
+ * ```ts
+ * if (code === exitCode.usage) console.error('see token-client --help')
+ * ```
+ */
 export const exitCode = { ok: 0, authFailed: 1, usage: 2, interrupted: 130 } as const
 
 /** The fetch adapter for --proxy/--cacert/--insecure, loaded only when needed (it pulls in undici on Node). */
@@ -41,26 +68,38 @@ async function loadAdapter(): Promise<FetchAdapter> {
   return adapter
 }
 
-async function transportFor(options: CliOptions, signal: AbortSignal): Promise<TransportOptions> {
-  const transport: TransportOptions = { signal }
+async function transportFor(options: CliOptions, io: CliIo): Promise<TransportOptions> {
+  const transport: TransportOptions = { signal: io.signal }
   if (options.allowInsecureHttp) transport.allowInsecureHttp = true
-  if (options.proxy !== undefined || options.cacert !== undefined || options.insecure) {
+  // A proxy that needs a password comes from the environment: argv is visible to other users.
+  const proxy = options.proxy ?? (io.env.TOKEN_CLIENT_PROXY || undefined)
+  if (proxy !== undefined || options.cacert !== undefined || options.insecure) {
     transport.adapter = await loadAdapter()
-    if (options.proxy !== undefined) transport.httpProxyUrl = options.proxy
+    if (proxy !== undefined) transport.httpProxyUrl = proxy
     if (options.cacert !== undefined) transport.verify = options.cacert
     if (options.insecure) transport.verify = false
   }
   return transport
 }
 
-/** A secret from stdin (when the flag says so) or from an environment variable; never from argv. */
+/** Where each secret the CLI takes comes from: an environment variable, or stdin with a flag; never argv. */
+const secretSources = {
+  clientSecret: { variable: 'TOKEN_CLIENT_SECRET', flag: '--client-secret-stdin', what: 'client secret' },
+  refreshToken: {
+    variable: 'TOKEN_CLIENT_REFRESH_TOKEN',
+    flag: '--refresh-token-stdin',
+    what: 'refresh token',
+  },
+} as const
+
+/** A secret from stdin (when its flag is given) or from its environment variable; never from argv. */
 async function readSecret(
   io: CliIo,
   options: CliOptions,
-  fromStdin: boolean,
-  variable: string,
-  flag: string,
+  secret: keyof typeof secretSources,
 ): Promise<string | undefined> {
+  const { variable, flag } = secretSources[secret]
+  const fromStdin = secret === 'clientSecret' ? options.clientSecretStdin : options.refreshTokenStdin
   if (fromStdin) {
     if (io.stdinIsTty) {
       throw new UsageError(
@@ -74,6 +113,18 @@ async function readSecret(
   }
   const value = io.env[variable]
   return value === undefined || value === '' ? undefined : value
+}
+
+/** {@link readSecret}, for a secret the command cannot do without. */
+async function requireSecret(
+  io: CliIo,
+  options: CliOptions,
+  secret: keyof typeof secretSources,
+): Promise<string> {
+  const value = await readSecret(io, options, secret)
+  if (value !== undefined) return value
+  const { variable, flag, what } = secretSources[secret]
+  throw new UsageError(`No ${what}: set ${variable}, or pipe it with ${flag}.`, options.command)
 }
 
 interface Endpoints {
@@ -167,66 +218,38 @@ async function device(io: CliIo, options: CliOptions, transport: TransportOption
   writeToken(io, token, Date.now(), options.json)
 }
 
-async function clientCredentials(io: CliIo, options: CliOptions, transport: TransportOptions): Promise<void> {
-  const secret = await readSecret(
-    io,
-    options,
-    options.clientSecretStdin,
-    'TOKEN_CLIENT_SECRET',
-    '--client-secret-stdin',
-  )
-  if (secret === undefined) {
-    throw new UsageError(
-      'No client secret: set TOKEN_CLIENT_SECRET, or pipe it with --client-secret-stdin.',
-      options.command,
-    )
-  }
+/** Sends one token request with the scopes and audience of the command line, and prints the answer. */
+async function requestToken(
+  io: CliIo,
+  options: CliOptions,
+  transport: TransportOptions,
+  grant: Omit<GetTokenOptions, keyof TransportOptions | 'scopes' | 'audience'>,
+): Promise<void> {
   const endpoints = await endpointsFor(options, transport)
-  const request: GetTokenOptions = {
-    ...transport,
-    ...clientAuthOptions(options.clientAuth, options.clientId as string, secret),
-    grantType: GrantType.CLIENT_CREDS,
-    scopes: options.scopes,
-  }
+  const request: GetTokenOptions = { ...transport, ...grant, scopes: options.scopes }
   if (options.audience !== undefined) request.audience = options.audience
   const obtainedAt = Date.now()
   writeToken(io, await getToken(endpoints.tokenEndpoint, request), obtainedAt, options.json)
 }
 
+async function clientCredentials(io: CliIo, options: CliOptions, transport: TransportOptions): Promise<void> {
+  const secret = await requireSecret(io, options, 'clientSecret')
+  await requestToken(io, options, transport, {
+    ...clientAuthOptions(options.clientAuth, options.clientId as string, secret),
+    grantType: GrantType.CLIENT_CREDS,
+  })
+}
+
 async function refresh(io: CliIo, options: CliOptions, transport: TransportOptions): Promise<void> {
-  const refreshToken = await readSecret(
-    io,
-    options,
-    options.refreshTokenStdin,
-    'TOKEN_CLIENT_REFRESH_TOKEN',
-    '--refresh-token-stdin',
-  )
-  if (refreshToken === undefined) {
-    throw new UsageError(
-      'No refresh token: set TOKEN_CLIENT_REFRESH_TOKEN, or pipe it with --refresh-token-stdin.',
-      options.command,
-    )
-  }
-  const secret = await readSecret(
-    io,
-    options,
-    options.clientSecretStdin,
-    'TOKEN_CLIENT_SECRET',
-    '--client-secret-stdin',
-  )
+  const refreshToken = await requireSecret(io, options, 'refreshToken')
+  const secret = await readSecret(io, options, 'clientSecret')
   const clientId = options.clientId as string
-  const endpoints = await endpointsFor(options, transport)
-  const request: GetTokenOptions = {
-    ...transport,
+  await requestToken(io, options, transport, {
     // A public client identifies itself with client_id (RFC 6749 §6 with §3.2.1); a confidential one authenticates.
     ...(secret === undefined ? { clientId } : clientAuthOptions(options.clientAuth, clientId, secret)),
     grantType: GrantType.REFRESH_TOKEN,
     refreshToken,
-    scopes: options.scopes,
-  }
-  if (options.audience !== undefined) request.audience = options.audience
-  const obtainedAt = Date.now()
-  writeToken(io, await getToken(endpoints.tokenEndpoint, request), obtainedAt, options.json)
+  })
 }
 
 async function discoverCommand(io: CliIo, options: CliOptions, transport: TransportOptions): Promise<void> {
@@ -243,6 +266,11 @@ function usage(io: CliIo, err: UsageError): number {
 /**
  * Runs the `token-client` CLI: parses `argv` (without the node and script paths), runs the command, and
  * returns the exit code. The access token (or the JSON) goes to stdout, everything for a person to stderr.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(process.argv.slice(2), io)
+ * ```
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let options: CliOptions | undefined
@@ -261,7 +289,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return exitCode.ok
   }
   try {
-    const transport = await transportFor(options, io.signal)
+    const transport = await transportFor(options, io)
     switch (options.command) {
       case 'device':
         await device(io, options, transport)

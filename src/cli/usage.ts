@@ -1,14 +1,40 @@
-/** The commands of the `token-client` CLI. */
+/**
+ * The commands of the `token-client` CLI.
+ *
+ * @example
+ * ```ts
+ * if (!(commands as readonly string[]).includes(argv[0])) throw new UsageError('Unknown command.')
+ * ```
+ */
 export const commands = ['device', 'client-credentials', 'refresh', 'discover'] as const
 
-/** One of {@link commands}. */
+/**
+ * One of {@link commands}.
+ *
+ * @example
+ * ```ts
+ * const command: Command = 'device'
+ * ```
+ */
 export type Command = (typeof commands)[number]
 
-/** A mistake in how the CLI was called: exit code 2, with the message and a pointer to `--help`. */
+/**
+ * A mistake in how the CLI was called: exit code 2, with the message and a pointer to `--help`. Its message
+ * never repeats an argument's value, which might be a secret typed in the wrong place.
+ *
+ * @example
+ * ```ts
+ * throw new UsageError('--client-id is required.', 'device')
+ * ```
+ */
 export class UsageError extends Error {
   /** The command the mistake is about, for the `--help` hint. */
   readonly command: Command | undefined
 
+  /**
+   * @param message - What is wrong and how to call the CLI instead.
+   * @param command - The command it is about, when known.
+   */
   constructor(message: string, command?: Command) {
     super(message)
     this.name = 'UsageError'
@@ -21,7 +47,8 @@ const serverOptions = `Server (one of):
   --token-endpoint URL      the token endpoint`
 
 const transportOptions = `Transport:
-  --proxy URL               send requests through this HTTP(S) proxy (http://user:pass@host:port)
+  --proxy URL               send requests through this HTTP(S) proxy (http://host:port); a proxy that needs
+                            a password goes in TOKEN_CLIENT_PROXY=http://user:pass@host:port instead
   --cacert PATH             trust the CA certificates in this PEM file
   --insecure                do not check TLS certificates (never in production)
   --allow-insecure-http     allow http:// URLs on hosts other than loopback (127.0.0.1, ::1, localhost)`
@@ -38,7 +65,14 @@ const outputOptions = `Output:
 
 const exitCodes = `Exit codes: 0 ok, 1 authentication failed, 2 usage error, 130 interrupted (Ctrl-C).`
 
-/** The help of the CLI, or of one command. */
+/**
+ * The help of the CLI, or of one command.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(helpText('device'))
+ * ```
+ */
 export function helpText(command?: Command): string {
   switch (command) {
     case 'device':

@@ -1,9 +1,24 @@
-/** Something to write to: `process.stderr`. */
+/**
+ * Something to write text to, such as `process.stderr`.
+ *
+ * @example
+ * ```ts
+ * const sink: TextSink = process.stderr
+ * ```
+ */
 export interface TextSink {
   write(text: string): unknown
 }
 
-/** A running waiting indicator. */
+/**
+ * A running waiting indicator.
+ *
+ * @example
+ * ```ts
+ * const indicator: WaitingIndicator = startWaitingIndicator(process.stderr, { expiresInSeconds: 600, tty: true })
+ * indicator.stop()
+ * ```
+ */
 export interface WaitingIndicator {
   /** Stops it and clears its line. */
   stop(): void
@@ -19,6 +34,16 @@ function formatLeft(ms: number): string {
 /**
  * Shows that the CLI waits for the user, with the time left before the code expires: on a terminal a line
  * redrawn in place every 250 ms; elsewhere (a log file, a CI job) one plain line, so logs stay readable.
+ *
+ * @example
+ * ```ts
+ * const indicator = startWaitingIndicator(process.stderr, { expiresInSeconds: code.expiresIn, tty: true })
+ * try {
+ *   return await pollTokenEndpoint(code, tokenEndpoint, clientId)
+ * } finally {
+ *   indicator.stop()
+ * }
+ * ```
  */
 export function startWaitingIndicator(
   sink: TextSink,

@@ -7,13 +7,9 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { expect, type Page, test } from '@playwright/test'
 import { type SpaServer, startSpaServer } from '../../examples/spa/serve.ts'
+import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 
-let spa: SpaServer | undefined
-
-test.afterEach(async () => {
-  await spa?.close()
-  spa = undefined
-})
+const closedAfterTest = closeAfterEach(test)
 
 const sha256 = (bytes: Buffer | Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
@@ -43,7 +39,7 @@ test('device-flow sign-in in the SPA, approved on the provider pages in a second
   context,
 }) => {
   test.setTimeout(120_000)
-  spa = await startSpaServer({ provider: { deviceInterval: 1 } })
+  const spa = closedAfterTest(await startSpaServer({ provider: { deviceInterval: 1 } }))
   // The provider's login and consent pages @import Google Fonts; this machine is offline.
   await context.route('https://fonts.googleapis.com/**', (route) => route.abort())
   await context.route('https://fonts.gstatic.com/**', (route) => route.abort())
@@ -98,7 +94,7 @@ test('device-flow sign-in in the SPA, approved on the provider pages in a second
     const text = (await page.locator('body').textContent()) + (await page.content())
     expect(text).not.toContain(token)
     expect(text).not.toContain(token.slice(0, 12))
-    await page.screenshot({ path: '/tmp/spa.png', fullPage: true })
+    await page.screenshot({ path: test.info().outputPath('signed-in.png'), fullPage: true })
   })
 
   expect(consoleErrors).toEqual([])
@@ -108,7 +104,7 @@ test('device-flow sign-in in the SPA, approved on the provider pages in a second
 test('httpProxyUrl or verify in a browser is a TypeError: the browser manages proxies and certificates', async ({
   page,
 }) => {
-  spa = await startSpaServer()
+  const spa = closedAfterTest(await startSpaServer())
   await openSpa(page, spa)
   // A string, not a function: the page resolves `token-client` through its import map, untouched by any
   // transpilation of this file.

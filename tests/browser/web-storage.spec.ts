@@ -4,25 +4,13 @@
  * the real oidc-provider (CORS allowed for that origin) and keeps the token in sessionStorage; after a reload
  * the stored token is used with no new request and no new device flow.
  */
-import { readFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { extname, join, normalize } from 'node:path'
 import { expect, test } from '@playwright/test'
-import { type OidcFixture, startOidcProvider } from '../fixtures/oidc.ts'
+import { closeAfterEach } from '../fixtures/closed-after-test.ts'
+import { startOidcProvider } from '../fixtures/oidc.ts'
+import { bundleMounts, contentTypes, startStaticServer } from '../fixtures/static-server.ts'
 
-const root = process.cwd()
-const served: Record<string, string> = {
-  '/dist/': join(root, 'dist'),
-  '/node_modules/ky/': join(root, 'node_modules/ky'),
-  '/node_modules/valibot/': join(root, 'node_modules/valibot'),
-}
-const types: Record<string, string> = {
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.map': 'application/json',
-}
-const storageKey = 'h6.token'
+const closedAfterTest = closeAfterEach(test)
+const storageKey = 'web-storage-test.token'
 
 function appHtml(config: Record<string, unknown>): string {
   return `<!DOCTYPE html>
@@ -62,56 +50,18 @@ function appHtml(config: Record<string, unknown>): string {
 </html>`
 }
 
-async function startStaticServer(html: () => string): Promise<{ origin: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/')
-    if (path === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html())
-      return
-    }
-    const prefix = Object.keys(served).find((p) => path.startsWith(p))
-    const base = prefix === undefined ? undefined : served[prefix]
-    const file =
-      prefix === undefined || base === undefined
-        ? undefined
-        : normalize(join(base, path.slice(prefix.length)))
-    if (file === undefined || base === undefined || !file.startsWith(base)) {
-      res.writeHead(404).end()
-      return
-    }
-    readFile(file).then(
-      (body) =>
-        res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(body),
-      () => res.writeHead(404).end(),
-    )
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
-  }
-}
-
-let op: OidcFixture | undefined
-let site: { origin: string; close(): Promise<void> } | undefined
-
-test.afterEach(async () => {
-  await op?.close()
-  await site?.close()
-  op = undefined
-  site = undefined
-})
-
 test('webStorageStore: a token in sessionStorage is reused after a reload, without a new flow', async ({
   page,
 }) => {
+  // The page needs the provider's URLs and the provider needs the page's origin: the page is generated late.
   let config: Record<string, unknown> = {}
-  site = await startStaticServer(() => appHtml(config))
-  op = await startOidcProvider({ corsOrigins: [site.origin], deviceInterval: 1 })
+  const site = closedAfterTest(
+    await startStaticServer({
+      mounts: bundleMounts,
+      generated: { '/': () => ({ type: contentTypes['.html'] ?? '', body: appHtml(config) }) },
+    }),
+  )
+  const op = closedAfterTest(await startOidcProvider({ corsOrigins: [site.url], deviceInterval: 1 }))
   config = {
     tokenEndpoint: op.tokenEndpoint,
     deviceAuthorizationEndpoint: op.deviceAuthorizationEndpoint,
@@ -119,7 +69,7 @@ test('webStorageStore: a token in sessionStorage is reused after a reload, witho
     scopes: ['openid', 'offline_access', 'api:read'],
   }
 
-  await page.goto(site.origin)
+  await page.goto(site.url)
   const code = page.locator('#code')
   await expect(code).not.toBeEmpty()
   await op.approve((await code.textContent()) ?? '')
@@ -144,7 +94,8 @@ test('webStorageStore: a token in sessionStorage is reused after a reload, witho
 
   // sessionStorage belongs to the tab: a new tab starts its own device flow.
   const other = await page.context().newPage()
-  await other.goto(site.origin)
+  await other.goto(site.url)
   await expect(other.locator('#code')).not.toBeEmpty()
+  expect(await other.evaluate((key) => sessionStorage.getItem(key), storageKey)).toBeNull()
   await other.close()
 })

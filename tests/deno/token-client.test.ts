@@ -13,7 +13,10 @@ import { denoAdapter } from '../../dist/deno.js'
 // @ts-types="../../dist/index.d.ts"
 import {
   AuthenticationError,
+  ClientCredentialsAuthenticator,
   DeviceCodeResponse,
+  discover,
+  type FetchAdapter,
   GrantType,
   getBasicAuthorizationHeader,
   getDeviceCode,
@@ -108,7 +111,6 @@ Deno.test('full device flow (code, pending, approval, token) and a refresh-token
   const pending: number[] = []
   let approval: Promise<void> | undefined
   const token = await pollTokenEndpoint(resp, tokenEndpoint, clientId, {
-    scopes: deviceScopes,
     onPending: ({ attempt }) => {
       pending.push(attempt)
       // The person approves only after the device has started polling.
@@ -128,6 +130,33 @@ Deno.test('full device flow (code, pending, approval, token) and a refresh-token
   })
   assert(refreshed.accessToken !== token.accessToken, 'a new access token')
   assert(typeof refreshed.refreshToken === 'string', 'a rotated refresh token')
+})
+
+Deno.test('ClientCredentialsAuthenticator from the issuer: discovery, then one request for 100 callers', async () => {
+  const issuer = env('TC_ISSUER')
+  const metadata = await discover(issuer)
+  assertEquals(metadata.token_endpoint, env('TC_TOKEN_ENDPOINT'), 'discovered token endpoint')
+  // A FetchAdapter that counts what it sends (the global fetch does the sending).
+  const sent: string[] = []
+  const counting: FetchAdapter = () => (input, init) => {
+    const request = new Request(input, init)
+    sent.push(`${request.method} ${new URL(request.url).pathname}`)
+    return fetch(request)
+  }
+  const auth = new ClientCredentialsAuthenticator({
+    issuer,
+    clientId: env('TC_CONFIDENTIAL_CLIENT_ID'),
+    clientSecret: env('TC_CONFIDENTIAL_SECRET'),
+    scopes: ['api:read'],
+    adapter: counting,
+  })
+  const tokens = await Promise.all(Array.from({ length: 100 }, () => auth.getAccessToken()))
+  assertEquals(new Set(tokens).size, 1, 'distinct tokens')
+  assertEquals(
+    sent.join(', '),
+    `GET /.well-known/oauth-authorization-server, POST ${new URL(env('TC_TOKEN_ENDPOINT')).pathname}`,
+    'requests sent',
+  )
 })
 
 Deno.test(

@@ -9,39 +9,29 @@ import ky from 'ky'
 import { generate } from 'selfsigned'
 import { AuthenticationError, getBasicAuthorizationHeader, getToken } from 'token-client'
 import { nodeAdapter } from 'token-client/node'
+import { closeAfterEach } from '../fixtures/closed-after-test.ts'
+import { rejection } from '../fixtures/hostile.ts'
 import { type OidcFixture, startOidcProvider } from '../fixtures/oidc.ts'
 import { type StartProxyOptions, startProxy, type TestProxy } from '../fixtures/proxy.ts'
 import { json, startScriptedServer } from '../fixtures/scripted-server.ts'
 import { createTestCa, type HttpsTokenServer, startHttpsTokenServer, type TestCa } from '../fixtures/tls.ts'
 
-const running: Array<{ close(): Promise<void> }> = []
-
-test.afterEach(async () => {
-  await Promise.all(running.splice(0).map((server) => server.close()))
-})
+const closedAfterTest = closeAfterEach(test)
 
 async function provider(): Promise<OidcFixture> {
-  const op = await startOidcProvider()
-  running.push(op)
-  return op
+  return closedAfterTest(await startOidcProvider())
 }
 
 async function proxy(options?: StartProxyOptions): Promise<TestProxy> {
-  const started = await startProxy(options)
-  running.push(started)
-  return started
+  return closedAfterTest(await startProxy(options))
 }
 
 async function testCa(): Promise<TestCa> {
-  const ca = await createTestCa()
-  running.push(ca)
-  return ca
+  return closedAfterTest(await createTestCa())
 }
 
 async function httpsTokenServer(ca: TestCa): Promise<HttpsTokenServer> {
-  const server = await startHttpsTokenServer(ca)
-  running.push(server)
-  return server
+  return closedAfterTest(await startHttpsTokenServer(ca))
 }
 
 /** Client credentials against the oidc-provider fixture, with extra transport options. */
@@ -52,15 +42,6 @@ function clientCredentials(op: OidcFixture, transport: Parameters<typeof getToke
     scopes: ['api:read'],
     ...transport,
   })
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection, got a resolution')
 }
 
 test.describe('httpProxyUrl', () => {
@@ -156,12 +137,12 @@ test.describe('httpProxyUrl', () => {
 
   test('a malformed proxy URL is a TypeError that does not echo it', async () => {
     const op = await provider()
-    const error = await rejection(
-      clientCredentials(op, { adapter: nodeAdapter, httpProxyUrl: 'user:hunter2@nope' }),
-    )
-    expect(error).toBeInstanceOf(TypeError)
-    expect((error as Error).message).toMatch(/httpProxyUrl/)
-    expect((error as Error).message).not.toContain('hunter2')
+    for (const httpProxyUrl of ['user:hunter2@nope', 'http://user:hunter2%zz@127.0.0.1:3128']) {
+      const error = await rejection(clientCredentials(op, { adapter: nodeAdapter, httpProxyUrl }))
+      expect(error).toBeInstanceOf(TypeError)
+      expect((error as Error).message).toMatch(/^httpProxyUrl/)
+      expect((error as Error).message).not.toContain('hunter2')
+    }
     const socks = await rejection(
       clientCredentials(op, { adapter: nodeAdapter, httpProxyUrl: 'ftp://127.0.0.1:1' }),
     )
@@ -245,7 +226,7 @@ test.describe('dispatchers', () => {
     for (let i = 0; i < 3; i++) {
       await getToken(server.tokenEndpoint, { clientId: 'client', adapter: nodeAdapter, verify })
       // undici frees a connection a macrotask after the body ends; a request sent in the same tick opens another.
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await new Promise((resolve) => setImmediate(resolve))
     }
     expect(server.tokenRequests()).toBe(3)
     expect(server.connections()).toBe(1)
@@ -295,7 +276,7 @@ test.describe('session retry settings with an adapter', () => {
         json(res, 200, { access_token: 'after-retry', token_type: 'Bearer', expires_in: 60 })
       },
     })
-    running.push(server)
+    closedAfterTest(server)
     const retried: number[] = []
     const session = ky.create({
       retry: { limit: 2, methods: ['post'], delay: () => 0 },

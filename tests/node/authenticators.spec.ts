@@ -5,13 +5,11 @@
  * token models. The scripted server only plays what oidc-provider never does on demand: tokens without
  * expires_in, refresh answers without a refresh token, other client authentication methods, failures.
  */
-import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { expect, test } from '@playwright/test'
 import {
   AuthenticationError,
@@ -23,51 +21,39 @@ import {
   type TokenStore,
 } from 'token-client'
 import { fileStore } from 'token-client/node'
+import { startProcess } from '../fixtures/child-process.ts'
+import { closeAfterEach } from '../fixtures/closed-after-test.ts'
+import { rejection } from '../fixtures/hostile.ts'
 import { type OidcFixture, type StartOidcProviderOptions, startOidcProvider } from '../fixtures/oidc.ts'
-import { json, type ScriptedServer, startScriptedServer } from '../fixtures/scripted-server.ts'
+import { json, type Route, type ScriptedServer, startScriptedServer } from '../fixtures/scripted-server.ts'
 
 const deviceScopes = ['openid', 'offline_access', 'api:read']
-const running: Array<{ close(): Promise<void> }> = []
-const temporaryDirectories: string[] = []
-
-test.afterEach(async () => {
-  await Promise.all(running.splice(0).map((server) => server.close()))
-  await Promise.all(temporaryDirectories.splice(0).map((dir) => rm(dir, { recursive: true, force: true })))
-})
+const closedAfterTest = closeAfterEach(test)
 
 async function provider(opts?: StartOidcProviderOptions): Promise<OidcFixture> {
-  const op = await startOidcProvider(opts)
-  running.push(op)
-  return op
+  return closedAfterTest(await startOidcProvider(opts))
 }
 
-async function scripted(routes: Parameters<typeof startScriptedServer>[0] = {}): Promise<ScriptedServer> {
-  const server = await startScriptedServer(routes)
-  running.push(server)
-  return server
+async function scripted(routes: Record<string, Route> = {}): Promise<ScriptedServer> {
+  return closedAfterTest(await startScriptedServer(routes))
 }
 
 async function temporaryDirectory(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'token-client-h6-'))
-  temporaryDirectories.push(dir)
+  const dir = await mkdtemp(join(tmpdir(), 'token-client-authenticators-'))
+  closedAfterTest({ close: () => rm(dir, { recursive: true, force: true }) })
   return dir
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection, got a resolution')
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Sleeps until the epoch-ms time `at` (never less). */
+/** Sleeps until the epoch-ms time `at` (never less): for tests of real expiry. */
 async function sleepUntil(at: number): Promise<void> {
   while (Date.now() < at) await sleep(Math.max(1, at - Date.now()))
 }
+
+/** A device authorization endpoint that hands out one fixed code, to be polled at once (interval 0). */
+const fixedDeviceCode: Route = (_req, res) =>
+  json(res, 200, { device_code: 'dc-1', user_code: 'UC', verification_uri: 'v', expires_in: 60, interval: 0 })
 
 /**
  * A protected resource (RFC 6750) on 127.0.0.1 that accepts a Bearer token only when the provider knows it
@@ -101,7 +87,7 @@ async function protectedResource(op: OidcFixture): Promise<{
     check(req, res).catch((err: unknown) => res.writeHead(500).end(String(err)))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const resource = {
+  return closedAfterTest({
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     close: () =>
@@ -109,9 +95,7 @@ async function protectedResource(op: OidcFixture): Promise<{
         server.close(() => resolve())
         server.closeAllConnections()
       }),
-  }
-  running.push(resource)
-  return resource
+  })
 }
 
 /** Revokes a token at the provider, as an administrator (or an expiry) would. */
@@ -181,7 +165,7 @@ test.describe('ClientCredentialsAuthenticator', () => {
     expect(op.tokenRequests()).toBe(1)
   })
 
-  test('from the issuer: endpoints discovered (OpenID Connect metadata), Basic with an odd secret', async () => {
+  test('from the issuer: endpoints discovered (RFC 8414 metadata), Basic with an odd secret', async () => {
     const op = await provider()
     const auth = new ClientCredentialsAuthenticator({
       issuer: op.issuer,
@@ -283,62 +267,98 @@ test.describe('ClientCredentialsAuthenticator', () => {
     expect(String((error as Error).stack)).not.toContain('wrong secret value')
   })
 
-  test('a failed token request does not poison later calls; a caller signal stops only its wait', async () => {
-    let hang = false
+  test('a failed token request does not poison later calls; a caller signal stops only its own wait', async () => {
+    let answerHeld: () => void = () => {}
+    let heldArrived: () => void = () => {}
+    const arrived = new Promise<void>((resolve) => {
+      heldArrived = resolve
+    })
     const server = await scripted({
       '/token': (_req, res, index) => {
-        if (hang) return
         if (index === 0) return json(res, 503, { error: 'temporarily_unavailable' })
-        json(res, 200, { access_token: `t${index}`, expires_in: 1 })
+        // The second request is answered only when the test says so.
+        answerHeld = () => json(res, 200, { access_token: `t${index}`, expires_in: 3600 })
+        heldArrived()
       },
     })
     const auth = new ClientCredentialsAuthenticator({
       tokenEndpoint: `${server.url}/token`,
       clientId: 'c',
       clientSecret: 'secret',
-      timeout: 2000,
     })
     const error = await rejection(auth.getAccessToken())
     expect((error as AuthenticationError).error).toBe('temporarily_unavailable')
-    expect(await auth.getAccessToken()).toBe('t1')
 
-    // The token lives 1 s (skew capped at 0.5 s): the next call renews, and the server now hangs.
-    await sleep(600)
-    hang = true
     const controller = new AbortController()
     const reason = new Error('caller gave up')
-    setTimeout(() => controller.abort(reason), 100)
-    expect(await rejection(auth.getAccessToken({ signal: controller.signal }))).toBe(reason)
+    const impatient = rejection(auth.getAccessToken({ signal: controller.signal }))
+    const patient = auth.getAccessToken()
+    await arrived
+    controller.abort(reason)
+    expect(await impatient).toBe(reason)
+    // The shared request goes on for the caller that still waits.
+    answerHeld()
+    expect(await patient).toBe('t1')
+    expect(server.requests('/token')).toHaveLength(2)
+  })
+
+  test('explicit endpoints win over discovered ones; with all of them given, nothing is discovered', async () => {
+    const server = await scripted({
+      '/.well-known/oauth-authorization-server': (_req, res) =>
+        json(res, 200, {
+          issuer: server.url,
+          token_endpoint: `${server.url}/discovered-token`,
+          device_authorization_endpoint: `${server.url}/device`,
+        }),
+      '/device': fixedDeviceCode,
+      '/token': (_req, res) => json(res, 200, { access_token: 'explicit', expires_in: 60 }),
+    })
+    const service = new ClientCredentialsAuthenticator({
+      issuer: server.url,
+      tokenEndpoint: `${server.url}/token`,
+      clientId: 'c',
+      clientSecret: 'secret',
+    })
+    expect(await service.getAccessToken()).toBe('explicit')
+    expect(server.requests().map((r) => r.path)).toEqual(['/token'])
+
+    // The device authenticator still needs the device endpoint: discovered, while the token endpoint is ours.
+    const user = new DeviceCodeAuthenticator({
+      issuer: server.url,
+      tokenEndpoint: `${server.url}/token`,
+      clientId: 'cli',
+      onDeviceCode: () => {},
+    })
+    expect(await user.getAccessToken()).toBe('explicit')
+    expect(server.requests().map((r) => r.path)).toEqual([
+      '/token',
+      '/.well-known/oauth-authorization-server',
+      '/device',
+      '/token',
+    ])
   })
 
   test('constructor checks its options', () => {
-    expect(() => new ClientCredentialsAuthenticator({ clientId: 'c', clientSecret: 's' })).toThrow(TypeError)
+    const valid = { tokenEndpoint: 'https://x.example/t', clientId: 'c', clientSecret: 's' }
+    expect(() => new ClientCredentialsAuthenticator(valid)).not.toThrow()
+    expect(() => new ClientCredentialsAuthenticator({ clientId: 'c', clientSecret: 's' })).toThrow(
+      /Give the issuer \(to discover the endpoints\) or the tokenEndpoint/,
+    )
+    expect(() => new ClientCredentialsAuthenticator({ ...valid, clientId: '' })).toThrow(/clientId/)
+    expect(() => new ClientCredentialsAuthenticator({ ...valid, clientSecret: '' })).toThrow(/clientSecret/)
+    expect(() => new ClientCredentialsAuthenticator({ ...valid, skew: -1 })).toThrow(/skew/)
+    expect(() => new ClientCredentialsAuthenticator({ ...valid, clientAuth: 'digest' as 'basic' })).toThrow(
+      /clientAuth/,
+    )
+    // RFC 7617 §2: a colon would end the client id early in an unencoded Basic header.
     expect(
       () =>
         new ClientCredentialsAuthenticator({
-          tokenEndpoint: 'https://x.example/t',
-          clientId: 'c',
-          clientSecret: '',
+          ...valid,
+          clientId: 'tenant:svc',
+          clientAuth: 'basic-unencoded',
         }),
-    ).toThrow(/clientSecret/)
-    expect(
-      () =>
-        new ClientCredentialsAuthenticator({
-          tokenEndpoint: 'https://x.example/t',
-          clientId: 'c',
-          clientSecret: 's',
-          skew: -1,
-        }),
-    ).toThrow(/skew/)
-    expect(
-      () =>
-        new ClientCredentialsAuthenticator({
-          tokenEndpoint: 'https://x.example/t',
-          clientId: 'c',
-          clientSecret: 's',
-          clientAuth: 'digest' as 'basic',
-        }),
-    ).toThrow(/clientAuth/)
+    ).toThrow(/cannot send a client id that contains ':'/)
   })
 })
 
@@ -375,14 +395,7 @@ test.describe('DeviceCodeAuthenticator', () => {
 
   test('keeps the old refresh token when the refresh answer has none', async () => {
     const server = await scripted({
-      '/device': (_req, res) =>
-        json(res, 200, {
-          device_code: 'dc-1',
-          user_code: 'UC',
-          verification_uri: 'v',
-          expires_in: 60,
-          interval: 0,
-        }),
+      '/device': fixedDeviceCode,
       '/token': (req, res, index) => {
         if (req.form.get('grant_type') === 'refresh_token')
           return json(res, 200, { access_token: `a${index}`, expires_in: 3600 })
@@ -421,21 +434,43 @@ test.describe('DeviceCodeAuthenticator', () => {
     const second = await deviceAuthenticator(op, store, shown).getAccessToken()
     expect(second).not.toBe(first)
     expect(shown).toHaveLength(2)
-    // One refresh attempt, then the new device flow's polls.
-    expect(op.tokenRequests() - before).toBeGreaterThanOrEqual(2)
+    // One refresh attempt, then one poll (the code was approved as soon as it was shown).
+    expect(op.tokenRequests() - before).toBe(2)
     expect((await storedToken(store)).refreshToken).not.toBe('revoked-refresh-token')
+  })
+
+  test("a slow approval does not shorten the token's life: it counts from the poll before the last", async () => {
+    // 8 s tokens (skew capped at 4 s); the person approves after the third pending answer, so the token is
+    // issued at least 4 s after the code was shown. Counted from the start of the flow, it would be used up.
+    const op = await provider({ deviceInterval: 1, accessTokenTtl: 8 })
+    const store = memoryStore()
+    let userCode = ''
+    const auth = new DeviceCodeAuthenticator({
+      issuer: op.issuer,
+      clientId: op.deviceClient.clientId,
+      scopes: ['openid', 'api:read'],
+      store,
+      onDeviceCode: (code) => {
+        userCode = code.userCode
+      },
+      onPending: ({ attempt }) => {
+        if (attempt === 3) void op.approve(userCode)
+      },
+    })
+    const started = Date.now()
+    const token = await auth.getAccessToken()
+    const { obtainedAt, expiresAt, refreshToken } = await storedToken(store)
+    expect(refreshToken).toBeUndefined()
+    expect(obtainedAt).toBeGreaterThanOrEqual(started + 3000)
+    expect(expiresAt).toBe(obtainedAt + 8000)
+    const requests = op.tokenRequests()
+    expect(await auth.getAccessToken()).toBe(token)
+    expect(op.tokenRequests()).toBe(requests)
   })
 
   test('other refresh failures are thrown, without a new device flow', async () => {
     const server = await scripted({
-      '/device': (_req, res) =>
-        json(res, 200, {
-          device_code: 'dc-1',
-          user_code: 'UC',
-          verification_uri: 'v',
-          expires_in: 60,
-          interval: 0,
-        }),
+      '/device': fixedDeviceCode,
       '/token': (req, res) => {
         if (req.form.get('grant_type') === 'refresh_token') {
           return json(res, 400, { error: 'invalid_client', error_description: 'client disabled' })
@@ -506,7 +541,7 @@ test.describe('authenticator.fetch', () => {
     expect(op.tokenRequests()).toBe(2)
   })
 
-  test('a Request with a body is replayed from a clone; a ReadableStream body is not retried', async () => {
+  test('a Request with a body is replayed from a clone; stream and async iterable bodies are not retried', async () => {
     const op = await provider()
     const resource = await protectedResource(op)
     const auth = clientCredentials(op)
@@ -534,10 +569,25 @@ test.describe('authenticator.fetch', () => {
     } as RequestInit)
     expect(streamed.status).toBe(401)
     expect(resource.requests).toHaveLength(3)
+    expect(resource.requests[2]).toMatchObject({ status: 401, body: 'streamed' })
     // The rejected token was dropped all the same: the next call gets a fresh one.
     const requestsBefore = op.tokenRequests()
     expect((await auth.fetch(`${resource.url}/c`)).status).toBe(200)
     expect(op.tokenRequests()).toBe(requestsBefore + 1)
+
+    // Node's fetch also takes an async iterable as a body: read once, as it is sent.
+    await revoke(op, await auth.getAccessToken())
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      yield new TextEncoder().encode('iterated')
+    }
+    const iterated = await auth.fetch(`${resource.url}/d`, {
+      method: 'POST',
+      body: chunks(),
+      duplex: 'half',
+    } as unknown as RequestInit)
+    expect(iterated.status).toBe(401)
+    expect(resource.requests).toHaveLength(5)
+    expect(resource.requests[4]).toMatchObject({ status: 401, body: 'iterated' })
   })
 
   test('a token without expires_in is reused until a 401 says otherwise', async () => {
@@ -552,7 +602,6 @@ test.describe('authenticator.fetch', () => {
       clientSecret: 'secret',
     })
     expect(await auth.getAccessToken()).toBe('t1')
-    await sleep(50)
     expect(await auth.getAccessToken()).toBe('t1')
     expect(server.requests('/token')).toHaveLength(1)
 
@@ -598,10 +647,11 @@ test.describe('stores', () => {
   test('a stored token survives a restart: a second process reuses it without a new flow', async () => {
     const op = await provider({ deviceInterval: 1 })
     const path = join(await temporaryDirectory(), 'token.json')
+    // Prints the user code (when a device flow starts) and the access token, one JSON line each.
     const program = `
       import { DeviceCodeAuthenticator } from 'token-client'
       import { fileStore } from 'token-client/node'
-      const config = JSON.parse(process.env.H6_CONFIG)
+      const config = JSON.parse(process.env.AUTHENTICATOR_CONFIG)
       const auth = new DeviceCodeAuthenticator({
         issuer: config.issuer,
         clientId: config.clientId,
@@ -611,36 +661,32 @@ test.describe('stores', () => {
       })
       console.log(JSON.stringify({ accessToken: await auth.getAccessToken() }))
     `
+    const config = { issuer: op.issuer, clientId: op.deviceClient.clientId, scopes: deviceScopes, path }
+    const startChild = () =>
+      closedAfterTest(
+        startProcess(process.execPath, ['--input-type=module', '-e', program], {
+          env: { ...process.env, AUTHENTICATOR_CONFIG: JSON.stringify(config) },
+        }),
+      )
+    /** Runs the program to its end, approving the device code it shows, if any, as a person would. */
     const runChild = async (): Promise<{ codes: string[]; accessToken: string }> => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
-        cwd: process.cwd(),
-        env: {
-          ...process.env,
-          H6_CONFIG: JSON.stringify({
-            issuer: op.issuer,
-            clientId: op.deviceClient.clientId,
-            scopes: deviceScopes,
-            path,
-          }),
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
-      const codes: string[] = []
-      let accessToken = ''
-      for await (const line of createInterface({ input: child.stdout })) {
-        const message = JSON.parse(line) as { userCode?: string; accessToken?: string }
-        if (message.userCode !== undefined) {
-          codes.push(message.userCode)
-          await op.approve(message.userCode)
-        }
-        if (message.accessToken !== undefined) accessToken = message.accessToken
+      const child = startChild()
+      // The code as soon as it is printed, or undefined once the program ended without one.
+      const userCode = await child.waitFor('stdout', /\{"userCode":"([^"]+)"\}/).then(
+        (match) => match[1],
+        () => undefined,
+      )
+      if (userCode !== undefined) await op.approve(userCode)
+      const { code, stdout, stderr } = await child.exited
+      expect(code, stderr).toBe(0)
+      const lines = stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { userCode?: string; accessToken?: string })
+      return {
+        codes: lines.flatMap((line) => (line.userCode === undefined ? [] : [line.userCode])),
+        accessToken: lines.find((line) => line.accessToken !== undefined)?.accessToken ?? '',
       }
-      const exitCode = await new Promise<number | null>((resolve) => {
-        if (child.exitCode !== null) resolve(child.exitCode)
-        else child.once('exit', resolve)
-      })
-      expect(exitCode).toBe(0)
-      return { codes, accessToken }
     }
 
     const first = await runChild()

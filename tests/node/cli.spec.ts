@@ -5,82 +5,58 @@
  * client-credentials command under Deno. Secrets go in through the environment or stdin, never argv, and
  * never come out.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { expect, test } from '@playwright/test'
-import { createProxy } from 'proxy'
 import { getDeviceCode, pollTokenEndpoint } from 'token-client'
+import { renderUnicodeCompact } from 'uqr'
+import { type ProcessResult, type StartedProcess, startProcess } from '../fixtures/child-process.ts'
+import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { type OidcFixture, type StartOidcProviderOptions, startOidcProvider } from '../fixtures/oidc.ts'
+import { startProxy } from '../fixtures/proxy.ts'
 
 const cli = 'dist/cli.js'
 const deno = 'node_modules/.bin/deno'
-const running: Array<{ close(): Promise<void> }> = []
-const children: ChildProcess[] = []
-
-test.afterEach(async () => {
-  for (const child of children.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  await Promise.all(running.splice(0).map((server) => server.close()))
-})
+const closedAfterTest = closeAfterEach(test)
 
 async function provider(opts?: StartOidcProviderOptions): Promise<OidcFixture> {
-  const op = await startOidcProvider(opts)
-  running.push(op)
-  return op
+  return closedAfterTest(await startOidcProvider(opts))
 }
 
-interface Run {
-  child: ChildProcess
-  /** Resolves when the process has exited. */
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>
-  /** Resolves with stderr so far once it matches. */
-  stderrMatching(pattern: RegExp): Promise<RegExpExecArray>
-}
-
-/** Runs a command (node dist/cli.js by default) with a clean environment plus `env`, feeding `stdin`. */
+/**
+ * Starts the CLI (`node dist/cli.js`, or `command` + dist/cli.js) with this environment minus any
+ * TOKEN_CLIENT_* variable, plus `env`, feeding it `stdin`.
+ */
 function start(
   args: string[],
   options: { env?: Record<string, string>; stdin?: string; command?: string[] } = {},
-): Run {
+): StartedProcess {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('TOKEN_CLIENT_')),
   )
-  const [program = process.execPath, ...prefix] = options.command ?? [process.execPath, cli]
-  const child = spawn(program, [...prefix, ...args], {
-    env: { ...base, ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  children.push(child)
-  let stdout = ''
-  let stderr = ''
-  const waiters: Array<() => void> = []
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8')
-  })
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8')
-    for (const wake of waiters.splice(0)) wake()
-  })
-  child.stdin?.end(options.stdin ?? '')
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    child.on('close', (code) => {
-      for (const wake of waiters.splice(0)) wake()
-      resolve({ code, stdout, stderr })
-    })
-  })
-  const stderrMatching = async (pattern: RegExp): Promise<RegExpExecArray> => {
-    for (;;) {
-      const match = pattern.exec(stderr)
-      if (match) return match
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before ${pattern}: ${stderr}`)
-      await new Promise<void>((resolve) => waiters.push(resolve))
-    }
-  }
-  return { child, done, stderrMatching }
+  const [program = process.execPath, ...prefix] = options.command ?? [process.execPath]
+  return closedAfterTest(
+    startProcess(program, [...prefix, cli, ...args], {
+      env: { ...base, ...options.env },
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+    }),
+  )
 }
 
-const run = (...params: Parameters<typeof start>) => start(...params).done
+/** Runs the CLI to its end. */
+const run = (...params: Parameters<typeof start>): Promise<ProcessResult> => start(...params).exited
+
+/** `device` with explicit endpoints (no discovery), for the device client. */
+function deviceArgs(op: OidcFixture, ...extra: string[]): string[] {
+  return [
+    'device',
+    '--token-endpoint',
+    op.tokenEndpoint,
+    '--device-endpoint',
+    op.deviceAuthorizationEndpoint,
+    '--client-id',
+    op.deviceClient.clientId,
+    ...extra,
+  ]
+}
 
 function expectNoSecret(result: { stdout: string; stderr: string }, secret: string): void {
   expect(result.stdout).not.toContain(secret)
@@ -134,6 +110,7 @@ test.describe('token-client CLI', () => {
         /never taken from the command line/,
       ],
       [['client-credentials', ...endpoint, '--client-id', 'c', secret], /no positional arguments/],
+      [['client-credentials', ...endpoint, '--client-id', 'c', '--scope', `-${secret}`], /is ambiguous/],
       [['client-credentials', ...endpoint], /--client-id is required/],
       [['client-credentials', '--client-id', 'c'], /--issuer, or --token-endpoint/],
       [['device', ...endpoint, '--client-id', 'c'], /--device-endpoint/],
@@ -153,6 +130,14 @@ test.describe('token-client CLI', () => {
       ],
       [['client-credentials', ...endpoint, '--client-id', 'c', '--client-auth', 'digest'], /--client-auth/],
       [['discover'], /--issuer is required/],
+      [
+        ['discover', '--issuer', `https://admin:${secret}@idp.example`],
+        /must not carry a user name or password/,
+      ],
+      [
+        ['discover', '--issuer', 'http://127.0.0.1:9', '--proxy', `http://u:${secret}@127.0.0.1:3128`],
+        /put a proxy URL with credentials in TOKEN_CLIENT_PROXY/,
+      ],
     ]
     const results = await Promise.all(cases.map(([args, , env]) => run(args, env ? { env } : {})))
     results.forEach((result, index) => {
@@ -262,20 +247,13 @@ test.describe('token-client CLI', () => {
     expect(await op.provider.ClientCredentials.find(allowed.stdout.trim())).toBeTruthy()
   })
 
-  test('--proxy goes through a real proxy (nodeAdapter loaded lazily); a bad --cacert is a usage error', async () => {
+  test('--proxy or TOKEN_CLIENT_PROXY (with its password) through real proxies; a bad --cacert is a usage error', async () => {
     const op = await provider()
-    const proxyServer = createProxy(createServer())
-    const proxied: string[] = []
-    proxyServer.on('request', (req) => proxied.push(`${req.method} ${req.url}`))
-    await new Promise<void>((resolve) => proxyServer.listen(0, '127.0.0.1', resolve))
-    running.push({
-      close: () =>
-        new Promise<void>((resolve) => {
-          proxyServer.close(() => resolve())
-          proxyServer.closeAllConnections()
-        }),
-    })
-    const proxyUrl = `http://127.0.0.1:${(proxyServer.address() as AddressInfo).port}`
+    const forward = closedAfterTest(await startProxy())
+    const proxyPassword = 'proxy-secret-123'
+    const guarded = closedAfterTest(
+      await startProxy({ credentials: { username: 'cli', password: proxyPassword } }),
+    )
     const env = { TOKEN_CLIENT_SECRET: op.confidentialClient.clientSecret }
     const base = [
       'client-credentials',
@@ -284,15 +262,24 @@ test.describe('token-client CLI', () => {
       '--client-id',
       op.confidentialClient.clientId,
     ]
-    const [viaProxy, badCa] = await Promise.all([
-      run([...base, '--proxy', proxyUrl], { env }),
+    const [viaProxy, viaEnvironment, badCa] = await Promise.all([
+      run([...base, '--proxy', forward.url], { env }),
+      run(base, { env: { ...env, TOKEN_CLIENT_PROXY: guarded.urlWithCredentials } }),
       run([...base, '--cacert', '/nonexistent/ca.pem'], { env }),
     ])
-    expect(viaProxy.stderr).toBe('')
-    expect(viaProxy.code).toBe(0)
-    expect(proxied).toEqual([`POST ${op.tokenEndpoint}`])
+    for (const result of [viaProxy, viaEnvironment]) {
+      expect(result.stderr).toBe('')
+      expect(result.code).toBe(0)
+      expect(await op.provider.ClientCredentials.find(result.stdout.trim())).toBeTruthy()
+    }
+    expect(forward.carried().map(({ kind, target }) => ({ kind, target }))).toEqual([
+      { kind: 'request', target: op.tokenEndpoint },
+    ])
+    expect(guarded.carried()).toMatchObject([{ kind: 'request', target: op.tokenEndpoint, authorized: true }])
+    expectNoSecret(viaEnvironment, proxyPassword)
     expect(badCa.code).toBe(2)
     expect(badCa.stderr).toContain('/nonexistent/ca.pem')
+    expect(op.tokenRequests()).toBe(2)
   })
 
   test('device: URL and code on stderr (no QR, plain lines off a terminal), the token on stdout', async () => {
@@ -309,10 +296,10 @@ test.describe('token-client CLI', () => {
       'api:read',
       '--json',
     ])
-    const [, userCode] = await started.stderrMatching(/enter the code:\s+(\S+)\n/)
-    await started.stderrMatching(/Waiting for approval \(the code expires in 10:00\)\.\.\.\n/)
+    const [, userCode] = await started.waitFor('stderr', /enter the code:\s+(\S+)\n/)
+    await started.waitFor('stderr', /Waiting for approval \(the code expires in 10:00\)\.\.\.\n/)
     await op.approve(userCode ?? '')
-    const result = await started.done
+    const result = await started.exited
     expect(result.code).toBe(0)
     expect(result.stderr).toContain(`${op.issuer}/device\n`)
     expect(result.stderr).toContain(`Or open ${op.issuer}/device?user_code=`)
@@ -328,35 +315,18 @@ test.describe('token-client CLI', () => {
   test('device on a terminal: a QR code of verification_uri_complete and a live countdown', async () => {
     const op = await provider({ deviceInterval: 1 })
     // util-linux `script` runs the CLI on a pseudo-terminal (stdout and stderr both a TTY, merged).
-    const command = [
-      process.execPath,
-      cli,
-      'device',
-      '--token-endpoint',
-      op.tokenEndpoint,
-      '--device-endpoint',
-      op.deviceAuthorizationEndpoint,
-      '--client-id',
-      op.deviceClient.clientId,
-      '--scope',
-      'openid',
-    ].join(' ')
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
-    children.push(child)
-    let output = ''
-    let approved = false
-    const done = new Promise<number | null>((resolve) => child.on('close', resolve))
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8')
-      const match = /enter the code:\s+(\S+)\s/.exec(output)
-      if (match?.[1] && !approved && /\d:\d\d left/.test(output)) {
-        approved = true
-        void op.approve(match[1])
-      }
-    })
-    expect(await done).toBe(0)
-    expect(approved).toBe(true)
-    expect(output).toMatch(/[▀▄█]{5,}/)
+    const command = [process.execPath, cli, ...deviceArgs(op, '--scope', 'openid')].join(' ')
+    const terminal = closedAfterTest(startProcess('script', ['-qfec', command, '/dev/null']))
+    const [, userCode] = await terminal.waitFor('stdout', /enter the code:\s+(\S+)\s/)
+    // The person approves once the countdown runs.
+    await terminal.waitFor('stdout', /\d:\d\d left/)
+    await op.approve(userCode ?? '')
+    const { code, stdout } = await terminal.exited
+    expect(code).toBe(0)
+    const output = stdout.replace(/\r\n/g, '\n')
+    const complete = /Or open (\S+) \(the code is filled in\), or scan:/.exec(output)?.[1] ?? ''
+    expect(complete).toMatch(new RegExp(`^${op.issuer}/device\\?user_code=`))
+    expect(output).toContain(renderUnicodeCompact(complete, { ecc: 'L', border: 2 }))
     expect(output).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for approval\.\.\. (9:5\d|10:00) left/)
     expect(output).toContain('Signed in.')
     const token = output.trim().split(/\s+/).pop() ?? ''
@@ -365,19 +335,11 @@ test.describe('token-client CLI', () => {
 
   test('Ctrl-C while polling exits 130 at once', async () => {
     const op = await provider({ deviceInterval: 1 })
-    const started = start([
-      'device',
-      '--issuer',
-      op.issuer,
-      '--client-id',
-      op.deviceClient.clientId,
-      '--scope',
-      'openid',
-    ])
-    await started.stderrMatching(/Waiting for approval/)
+    const started = start(deviceArgs(op, '--scope', 'openid'))
+    await started.waitFor('stderr', /Waiting for approval/)
     const sentAt = performance.now()
     started.child.kill('SIGINT')
-    const result = await started.done
+    const result = await started.exited
     expect(result.code).toBe(130)
     expect(performance.now() - sentAt).toBeLessThan(5_000)
     expect(result.stderr).toContain('Interrupted.')
@@ -423,6 +385,7 @@ test.describe('token-client CLI', () => {
 
   test('client-credentials under Deno: deno run of the same dist/cli.js', async () => {
     const op = await provider()
+    const denoRun = [deno, 'run', '--allow-net', '--allow-env', '--allow-read']
     const result = await run(
       [
         'client-credentials',
@@ -435,7 +398,7 @@ test.describe('token-client CLI', () => {
       ],
       {
         env: { TOKEN_CLIENT_SECRET: op.confidentialClient.clientSecret, NO_COLOR: '1' },
-        command: [deno, 'run', '--allow-net', '--allow-env', '--allow-read', cli],
+        command: denoRun,
       },
     )
     expect(result.stderr).toBe('')
@@ -448,7 +411,7 @@ test.describe('token-client CLI', () => {
       ['client-credentials', '--token-endpoint', op.tokenEndpoint, '--client-id', 'c', '--insecure'],
       {
         env: { TOKEN_CLIENT_SECRET: 'x', NO_COLOR: '1' },
-        command: [deno, 'run', '--allow-net', '--allow-env', '--allow-read', cli],
+        command: denoRun,
       },
     )
     expect(insecure.code).toBe(2)

@@ -1,38 +1,30 @@
 /**
  * discover(): RFC 8414 metadata with path insertion, the OpenID Connect fallback, and the issuer check of
- * RFC 8414 §3.3. oidc-provider serves only the OpenID Connect document, so the fallback (and a mismatch) is
- * tested against it; the RFC 8414 document, path insertion and the failure modes come from the scripted server.
+ * RFC 8414 §3.3. The real provider (oidc-provider, which serves both documents at its root) shows the typed
+ * result and a mismatch; path insertion, the fallback and the failure modes come from the scripted server,
+ * which serves exactly the documents a test asks for.
  */
 import { expect, test } from '@playwright/test'
 import { AuthenticationError, discover } from 'token-client'
+import { closeAfterEach } from '../fixtures/closed-after-test.ts'
+import { rejection } from '../fixtures/hostile.ts'
 import { type OidcFixture, startOidcProvider } from '../fixtures/oidc.ts'
-import { json, type ScriptedServer, startScriptedServer, text } from '../fixtures/scripted-server.ts'
+import {
+  json,
+  type Route,
+  type ScriptedServer,
+  startScriptedServer,
+  text,
+} from '../fixtures/scripted-server.ts'
 
-const running: Array<{ close(): Promise<void> }> = []
-
-test.afterEach(async () => {
-  await Promise.all(running.splice(0).map((server) => server.close()))
-})
+const closedAfterTest = closeAfterEach(test)
 
 async function provider(): Promise<OidcFixture> {
-  const op = await startOidcProvider()
-  running.push(op)
-  return op
+  return closedAfterTest(await startOidcProvider())
 }
 
-async function scripted(routes: Parameters<typeof startScriptedServer>[0] = {}): Promise<ScriptedServer> {
-  const server = await startScriptedServer(routes)
-  running.push(server)
-  return server
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection, got a resolution')
+async function scripted(routes: Record<string, Route> = {}): Promise<ScriptedServer> {
+  return closedAfterTest(await startScriptedServer(routes))
 }
 
 function metadataFor(issuer: string): Record<string, unknown> {
@@ -47,7 +39,7 @@ function metadataFor(issuer: string): Record<string, unknown> {
 }
 
 test.describe('discover', () => {
-  test('falls back to OpenID Connect discovery at the real provider and returns typed metadata', async () => {
+  test('reads the real provider metadata and returns it typed', async () => {
     const op = await provider()
     const metadata = await discover(op.issuer)
     expect(metadata.issuer).toBe(op.issuer)
@@ -166,8 +158,13 @@ test.describe('discover', () => {
   })
 
   test('transport options apply: timeout, signal, body limit', async () => {
+    let heldArrived: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      heldArrived = resolve
+    })
     const server = await scripted({
       '/slow/.well-known/openid-configuration': () => {},
+      '/held/.well-known/openid-configuration': () => heldArrived(),
       '/.well-known/oauth-authorization-server/huge': (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' })
         res.end(`{"issuer":"${'x'.repeat(2 * 1024 * 1024)}"}`)
@@ -179,17 +176,26 @@ test.describe('discover', () => {
 
     const controller = new AbortController()
     const reason = new Error('stop')
-    setTimeout(() => controller.abort(reason), 100)
-    expect(await rejection(discover(`${server.url}/slow`, { signal: controller.signal }))).toBe(reason)
+    const aborted = rejection(discover(`${server.url}/held`, { signal: controller.signal }))
+    await held
+    controller.abort(reason)
+    expect(await aborted).toBe(reason)
 
     const huge = await rejection(discover(`${server.url}/huge`))
     expect(huge).toBeInstanceOf(AuthenticationError)
     expect((huge as Error).message).toContain('1 MiB')
   })
 
-  test('invalid issuers are a TypeError', async () => {
-    await expect(discover('https://idp.example/?tenant=a')).rejects.toThrow(TypeError)
+  test('invalid issuers are a TypeError, and nothing is sent', async () => {
+    const server = await scripted()
+    await expect(discover(`${server.url}/?tenant=a`)).rejects.toThrow(/no query or fragment/)
+    await expect(discover(`${server.url}/#a`)).rejects.toThrow(/no query or fragment/)
+    const withPassword = await rejection(discover(server.url.replace('//', '//user:hunter2@')))
+    expect(withPassword).toBeInstanceOf(TypeError)
+    expect((withPassword as Error).message).toMatch(/no user name or password/)
+    expect((withPassword as Error).message).not.toContain('hunter2')
     await expect(discover('http://idp.example')).rejects.toThrow(/plain http/)
     await expect(discover('not a url')).rejects.toThrow(TypeError)
+    expect(server.requests()).toEqual([])
   })
 })
