@@ -53,7 +53,12 @@ export interface TransportOptions {
 
 /** The runtime we run in, for error messages that name the right adapter. */
 function detectRuntime(): 'node' | 'deno' | 'bun' | 'browser' | 'unknown' {
-  const g = globalThis as { Deno?: unknown; Bun?: unknown; document?: unknown; navigator?: { userAgent?: string } }
+  const g = globalThis as {
+    Deno?: unknown
+    Bun?: unknown
+    document?: unknown
+    navigator?: { userAgent?: string }
+  }
   if (g.Deno !== undefined) return 'deno'
   if (g.Bun !== undefined) return 'bun'
   const ua = g.navigator?.userAgent ?? ''
@@ -95,6 +100,11 @@ export function resolveFetch(options: TransportOptions): typeof fetch | undefine
 
 const loopbackHosts = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i
 
+/** Whether a URL hostname is loopback (`localhost`, 127.0.0.0/8, `[::1]`): plain http never leaves the machine there. */
+export function isLoopbackHost(hostname: string): boolean {
+  return loopbackHosts.test(hostname)
+}
+
 /**
  * Parses an endpoint and applies the transport security rule: `https:`, or `http:` only on loopback
  * (`localhost`, 127.0.0.0/8, `[::1]`) unless `allowInsecureHttp` is set.
@@ -104,13 +114,20 @@ export function checkEndpoint(endpoint: string | URL, what: string, allowInsecur
   try {
     url = new URL(endpoint)
   } catch {
-    throw new TypeError(`The ${what} is not an absolute URL: ${String(endpoint)}`)
+    // Not echoed: an unparsable URL may still hold a password.
+    throw new TypeError(`The ${what} is not an absolute URL.`)
+  }
+  // Credentials in the URL would be sent nowhere useful (fetch refuses them) and end up in error messages.
+  if (url.username !== '' || url.password !== '') {
+    throw new TypeError(
+      `The ${what} (${url.origin}) must not carry a user name or password: pass client credentials with authorizationHeader.`,
+    )
   }
   if (url.protocol === 'https:') return url
   if (url.protocol !== 'http:') {
     throw new TypeError(`The ${what} must be an https:// URL, got ${url.protocol}//${url.host}.`)
   }
-  if (!allowInsecureHttp && !loopbackHosts.test(url.hostname)) {
+  if (!allowInsecureHttp && !isLoopbackHost(url.hostname)) {
     throw new TypeError(
       `Refusing to send credentials to ${url.origin} over plain http: use an https:// ${what}, or pass { allowInsecureHttp: true } if this network is trusted.`,
     )

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import type { ClientAuthMethod } from '../client-auth.ts'
+import { isLoopbackHost } from '../transport.ts'
 import { type Command, commands, UsageError } from './usage.ts'
 
 /**
@@ -63,8 +64,6 @@ const optionsByCommand: Record<Command, Record<string, OptionSpec>> = {
 // Options that would put a secret on the command line, where `ps` and shell history show it to others.
 const secretOptions = /^--(client-secret|secret|refresh-token|access-token|device-code)(=|$)/
 
-const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i
-
 function isCommand(value: string | undefined): value is Command {
   return (commands as readonly string[]).includes(value ?? '')
 }
@@ -87,7 +86,7 @@ function checkUrl(name: string, value: string | undefined, allowHttp: boolean, c
   }
   if (url.protocol === 'https:') return
   if (url.protocol !== 'http:') throw new UsageError(`--${name} must be an https:// URL.`, command)
-  if (!allowHttp && !loopback.test(url.hostname)) {
+  if (!allowHttp && !isLoopbackHost(url.hostname)) {
     throw new UsageError(
       `--${name} is plain http to ${url.host}: credentials and tokens would cross the network unencrypted. Use https://, or --allow-insecure-http on a trusted network.`,
       command,

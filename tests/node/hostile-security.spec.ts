@@ -147,6 +147,19 @@ test.describe('https rule', () => {
       expect(err).toBeInstanceOf(TypeError)
     }
   })
+
+  test('a user name or password in an endpoint URL is refused without echoing it', async () => {
+    const port = await closedPort()
+    for (const url of [`http://id:hunter2@127.0.0.1:${port}/t`, `https://hunter2@idp.example/t`]) {
+      const err = await rejection(getToken(url))
+      expect(err).toBeInstanceOf(TypeError)
+      expect(err.message).toContain('must not carry a user name or password')
+      expect(err.message).not.toContain('hunter2')
+    }
+    const unparsable = await rejection(getToken('http://id:hunter2@[bad'))
+    expect(unparsable).toBeInstanceOf(TypeError)
+    expect(unparsable.message).not.toContain('hunter2')
+  })
 })
 
 // Every secret a request can carry. Each is long enough to be scrubbed and has characters that need encoding.
