@@ -153,12 +153,12 @@ test.describe('https rule', () => {
     for (const url of [`http://id:hunter2@127.0.0.1:${port}/t`, `https://hunter2@idp.example/t`]) {
       const err = await rejection(getToken(url))
       expect(err).toBeInstanceOf(TypeError)
-      expect(err.message).toContain('must not carry a user name or password')
-      expect(err.message).not.toContain('hunter2')
+      expect((err as TypeError).message).toContain('must not carry a user name or password')
+      expect((err as TypeError).message).not.toContain('hunter2')
     }
     const unparsable = await rejection(getToken('http://id:hunter2@[bad'))
     expect(unparsable).toBeInstanceOf(TypeError)
-    expect(unparsable.message).not.toContain('hunter2')
+    expect((unparsable as TypeError).message).not.toContain('hunter2')
   })
 })
 
