@@ -1,31 +1,17 @@
-const encoder = new TextEncoder()
-const hex = '0123456789ABCDEF'
+/** The string as UTF-8 carries it: each lone surrogate becomes U+FFFD (as on the wire). */
+export function wellFormed(value: string): string {
+  return new TextDecoder().decode(new TextEncoder().encode(value))
+}
 
 /**
  * `application/x-www-form-urlencoded` encoding of a string, byte for byte as Python's `quote_plus` does it:
- * UTF-8, `A-Z a-z 0-9 _ . - ~` kept, space as `+`, every other byte `%XX`.
- * (encodeURIComponent differs: it keeps `! ' ( ) *` and throws on lone surrogates.)
+ * UTF-8, `A-Z a-z 0-9 _ . - ~` kept, space as `+`, every other byte `%XX`. That is encodeURIComponent's,
+ * plus `! ' ( ) *` encoded, and lone surrogates sent as U+FFFD instead of throwing.
  */
 export function formUrlEncode(value: string): string {
-  let out = ''
-  for (const byte of encoder.encode(value)) {
-    if (
-      (byte >= 0x30 && byte <= 0x39) ||
-      (byte >= 0x41 && byte <= 0x5a) ||
-      (byte >= 0x61 && byte <= 0x7a) ||
-      byte === 0x2d ||
-      byte === 0x2e ||
-      byte === 0x5f ||
-      byte === 0x7e
-    ) {
-      out += String.fromCharCode(byte)
-    } else if (byte === 0x20) {
-      out += '+'
-    } else {
-      out += `%${hex[byte >> 4]}${hex[byte & 15]}`
-    }
-  }
-  return out
+  return encodeURIComponent(wellFormed(value))
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+')
 }
 
 /**

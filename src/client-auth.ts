@@ -16,8 +16,6 @@ import type { GetTokenOptions } from './token.ts'
  */
 export type ClientAuthMethod = 'basic' | 'basic-unencoded' | 'post'
 
-const encoder = new TextEncoder()
-
 /** `Basic base64(id:secret)` without the form encoding, UTF-8 (no `Buffer`: this runs in browsers too). */
 function unencodedBasicHeader(clientId: string, clientSecret: string): string {
   // RFC 7617 §2: the user-id ends at the first colon, so the server would read a different client id.
@@ -27,7 +25,8 @@ function unencodedBasicHeader(clientId: string, clientSecret: string): string {
     )
   }
   let binary = ''
-  for (const byte of encoder.encode(`${clientId}:${clientSecret}`)) binary += String.fromCharCode(byte)
+  for (const byte of new TextEncoder().encode(`${clientId}:${clientSecret}`))
+    binary += String.fromCharCode(byte)
   return `Basic ${btoa(binary)}`
 }
 

@@ -1,6 +1,10 @@
-import * as v from 'valibot'
 import { AuthenticationError } from './errors.ts'
-import { type DeviceCodeInit, describeIssues, deviceAuthorizationBodySchema, deviceCodeInitSchema } from './schemas.ts'
+import {
+  type DeviceCodeInit,
+  deviceAuthorizationBodySchema,
+  deviceCodeInitSchema,
+  parseOrThrow,
+} from './schemas.ts'
 
 /**
  * The answer of a device authorization endpoint (RFC 8628 §3.2): what to show the user, and the device code
@@ -15,34 +19,32 @@ import { type DeviceCodeInit, describeIssues, deviceAuthorizationBodySchema, dev
  */
 export class DeviceCodeResponse {
   /** The device verification code: a secret, sent only to the token endpoint. */
-  readonly deviceCode: string
+  declare readonly deviceCode: string
   /** The code the user types at the verification page. */
-  readonly userCode: string
+  declare readonly userCode: string
   /** Where the user goes to enter the code (any non-empty string: some servers send a bare host). */
-  readonly verificationUri: string
+  declare readonly verificationUri: string
   /** The verification URI with the user code already in it, when the server sent one. */
   declare readonly verificationUriComplete?: string
   /** Lifetime of the device code and user code, in seconds. */
-  readonly expiresIn: number
+  declare readonly expiresIn: number
   /** Minimum seconds between polls; 5 when the server sent none (RFC 8628 §3.2). */
-  readonly interval: number
+  declare readonly interval: number
 
   /**
    * @param init - The fields, camelCase. `interval` defaults to 5 seconds.
    * @throws {@link AuthenticationError} when a field is missing or of the wrong type.
    */
   constructor(init: DeviceCodeInit) {
-    const result = v.safeParse(deviceCodeInitSchema, init)
-    if (!result.success) {
-      throw new AuthenticationError(`Invalid device code response: ${describeIssues(result.issues)}.`)
-    }
-    const value = result.output
-    this.deviceCode = value.deviceCode
-    this.userCode = value.userCode
-    this.verificationUri = value.verificationUri
-    if (value.verificationUriComplete !== undefined) this.verificationUriComplete = value.verificationUriComplete
-    this.expiresIn = value.expiresIn
-    this.interval = value.interval ?? 5
+    // The fields are `declare`d: the validated init is their only source.
+    Object.assign(
+      this,
+      parseOrThrow(
+        deviceCodeInitSchema,
+        init,
+        (issues) => new AuthenticationError(`Invalid device code response: ${issues}.`),
+      ),
+    )
   }
 
   /**
@@ -59,13 +61,13 @@ export class DeviceCodeResponse {
    * ```
    */
   static fromJsonResponse(j: unknown): DeviceCodeResponse {
-    const result = v.safeParse(deviceAuthorizationBodySchema, j)
-    if (!result.success) {
-      throw new AuthenticationError(
-        `The device authorization endpoint sent an invalid response: ${describeIssues(result.issues)}.`,
-      )
-    }
     // `this`, not the class name: keeps the bundled class name intact and lets subclasses build themselves.
-    return new this(result.output)
+    return new this(
+      parseOrThrow(
+        deviceAuthorizationBodySchema,
+        j,
+        (issues) => new AuthenticationError(`Invalid device authorization response: ${issues}.`),
+      ),
+    )
   }
 }

@@ -1,7 +1,6 @@
-import * as v from 'valibot'
 import { DeviceCodeResponse } from './device-code-response.ts'
 import { postForm } from './http.ts'
-import { deviceAuthorizationBodySchema, describeIssues } from './schemas.ts'
+import { deviceAuthorizationBodySchema } from './schemas.ts'
 import { checkEndpoint, type TransportOptions } from './transport.ts'
 
 /** Options of {@link getDeviceCode}: the seed's keyword parameters, camelCase, plus {@link TransportOptions}. */
@@ -35,26 +34,14 @@ export async function getDeviceCode(
   clientId: string,
   options: GetDeviceCodeOptions = {},
 ): Promise<DeviceCodeResponse> {
-  const url = checkEndpoint(deviceAuthEndpoint, 'device authorization endpoint', options.allowInsecureHttp)
-  const form = new URLSearchParams()
-  form.set('client_id', clientId)
-  if (options.scope !== undefined && options.scope.length > 0) form.set('scope', options.scope.join(' '))
-  if (options.audience !== undefined) form.set('audience', options.audience)
-
-  const answer = await postForm({
-    url,
-    what: 'device authorization endpoint',
-    form,
-    secrets: [],
-    pendingAllowed: false,
-    transport: options,
-  })
-  const result = v.safeParse(deviceAuthorizationBodySchema, answer.body)
-  if (!result.success) {
-    throw answer.fail(
-      `The device authorization endpoint answered HTTP ${answer.status} with an invalid response: ${describeIssues(result.issues)}.`,
-      { status: answer.status },
-    )
-  }
-  return new DeviceCodeResponse(result.output)
+  const init = await postForm(
+    {
+      url: checkEndpoint(deviceAuthEndpoint, 'device authorization endpoint', options.allowInsecureHttp),
+      what: 'device authorization endpoint',
+      form: { client_id: clientId, scope: options.scope?.join(' ') || undefined, audience: options.audience },
+      transport: options,
+    },
+    deviceAuthorizationBodySchema,
+  )
+  return new DeviceCodeResponse(init)
 }

@@ -1,12 +1,8 @@
-import ky, { type Options as KyOptions } from 'ky'
 import * as v from 'valibot'
-import { AuthenticationError, type AuthenticationErrorOptions } from './errors.ts'
-import { certificateProblem, defaultTimeout, describeCause, readLimitedText } from './http.ts'
-import { describeIssues } from './schemas.ts'
-import { checkEndpoint, resolveFetch, type TransportOptions } from './transport.ts'
-
-const endpoint = v.pipe(v.string(), v.url('must be an absolute URL'))
-const names = v.array(v.string())
+import { AuthenticationError } from './errors.ts'
+import { exchange } from './http.ts'
+import { parseOrThrow } from './schemas.ts'
+import { checkEndpoint, type TransportOptions } from './transport.ts'
 
 /**
  * Authorization server metadata, RFC 8414 §2 (and the OpenID Connect Discovery fields it shares), as sent:
@@ -18,38 +14,43 @@ const names = v.array(v.string())
  * const metadata = v.parse(authorizationServerMetadataSchema, await (await fetch(wellKnownUrl)).json())
  * ```
  */
-export const authorizationServerMetadataSchema = v.looseObject({
-  /** The issuer identifier; {@link discover} checks it equals the one asked for (RFC 8414 §3.3). */
-  issuer: v.pipe(v.string(), v.minLength(1)),
-  /** RFC 6749 §3.2 token endpoint. */
-  token_endpoint: v.optional(endpoint),
-  /** RFC 8628 §4 device authorization endpoint. */
-  device_authorization_endpoint: v.optional(endpoint),
-  /** RFC 6749 §3.1 authorization endpoint. */
-  authorization_endpoint: v.optional(endpoint),
-  /** The server's JSON Web Key Set. */
-  jwks_uri: v.optional(endpoint),
-  /** RFC 7591 dynamic client registration endpoint. */
-  registration_endpoint: v.optional(endpoint),
-  /** RFC 7009 token revocation endpoint. */
-  revocation_endpoint: v.optional(endpoint),
-  /** RFC 7662 token introspection endpoint. */
-  introspection_endpoint: v.optional(endpoint),
-  /** OpenID Connect userinfo endpoint. */
-  userinfo_endpoint: v.optional(endpoint),
-  /** RFC 9126 pushed authorization request endpoint. */
-  pushed_authorization_request_endpoint: v.optional(endpoint),
-  /** Scopes the server supports. */
-  scopes_supported: v.optional(names),
-  /** Response types the server supports. */
-  response_types_supported: v.optional(names),
-  /** Grant types the server supports, e.g. `urn:ietf:params:oauth:grant-type:device_code`. */
-  grant_types_supported: v.optional(names),
-  /** Client authentication methods of the token endpoint, e.g. `client_secret_basic`, `client_secret_post`. */
-  token_endpoint_auth_methods_supported: v.optional(names),
-  /** PKCE methods the server supports. */
-  code_challenge_methods_supported: v.optional(names),
-})
+export const authorizationServerMetadataSchema = /* @__PURE__ */ (() => {
+  // Built in a pure call: bundlers drop it from apps that never discover, even with valibot external.
+  const endpoint = v.pipe(v.string(), v.url('must be an absolute URL'))
+  const names = v.array(v.string())
+  return v.looseObject({
+    /** The issuer identifier; {@link discover} checks it equals the one asked for (RFC 8414 §3.3). */
+    issuer: v.pipe(v.string(), v.minLength(1)),
+    /** RFC 6749 §3.2 token endpoint. */
+    token_endpoint: v.optional(endpoint),
+    /** RFC 8628 §4 device authorization endpoint. */
+    device_authorization_endpoint: v.optional(endpoint),
+    /** RFC 6749 §3.1 authorization endpoint. */
+    authorization_endpoint: v.optional(endpoint),
+    /** The server's JSON Web Key Set. */
+    jwks_uri: v.optional(endpoint),
+    /** RFC 7591 dynamic client registration endpoint. */
+    registration_endpoint: v.optional(endpoint),
+    /** RFC 7009 token revocation endpoint. */
+    revocation_endpoint: v.optional(endpoint),
+    /** RFC 7662 token introspection endpoint. */
+    introspection_endpoint: v.optional(endpoint),
+    /** OpenID Connect userinfo endpoint. */
+    userinfo_endpoint: v.optional(endpoint),
+    /** RFC 9126 pushed authorization request endpoint. */
+    pushed_authorization_request_endpoint: v.optional(endpoint),
+    /** Scopes the server supports. */
+    scopes_supported: v.optional(names),
+    /** Response types the server supports. */
+    response_types_supported: v.optional(names),
+    /** Grant types the server supports, e.g. `urn:ietf:params:oauth:grant-type:device_code`. */
+    grant_types_supported: v.optional(names),
+    /** Client authentication methods of the token endpoint, e.g. `client_secret_basic`, `client_secret_post`. */
+    token_endpoint_auth_methods_supported: v.optional(names),
+    /** PKCE methods the server supports. */
+    code_challenge_methods_supported: v.optional(names),
+  })
+})()
 
 /**
  * Authorization server metadata (RFC 8414 §2), validated by {@link authorizationServerMetadataSchema}.
@@ -77,7 +78,6 @@ type WellKnownAnswer = { found: true; body: unknown } | { found: false; status: 
 
 const wellKnownAuthorizationServer = '/.well-known/oauth-authorization-server'
 const wellKnownOpenIdConfiguration = '/.well-known/openid-configuration'
-const maxTimerDelay = 2 ** 31 - 1
 
 /** The two metadata URLs of an issuer, in the order they are tried. */
 function metadataUrls(issuer: URL): URL[] {
@@ -92,76 +92,29 @@ function metadataUrls(issuer: URL): URL[] {
 }
 
 /**
- * One GET of a metadata document, with the same transport rules as the token requests: the caller's fetch
- * adapter, session and signal, the timeout (covering the body), the 1 MiB body limit, no redirects.
+ * One GET of a metadata document, on the one HTTP path of the token requests ({@link exchange}): the caller's
+ * fetch adapter, session and signal, the timeout (covering the body), the 1 MiB body limit, no redirects.
  */
 async function getWellKnown(url: URL, transport: TransportOptions): Promise<WellKnownAnswer> {
-  const what = 'metadata endpoint'
-  const fail = (message: string, options: AuthenticationErrorOptions = {}): AuthenticationError =>
-    new AuthenticationError(message, options)
-  const userSignal = transport.signal
-  userSignal?.throwIfAborted()
-  const fetchFn = resolveFetch(transport)
-  const timeout = transport.timeout ?? defaultTimeout
-  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
-    throw new TypeError(`timeout must be a non-negative number of milliseconds, got ${String(timeout)}.`)
-  }
-  const timeoutSignal = timeout <= maxTimerDelay ? AbortSignal.timeout(Math.ceil(timeout)) : undefined
-  const signals = [userSignal, timeoutSignal].filter((s): s is AbortSignal => s !== undefined)
-  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
-
-  const kyOptions: KyOptions = {
-    headers: { accept: 'application/json' },
-    signal,
-    throwHttpErrors: false,
-    // Metadata says where credentials go: it is taken only from the issuer's own well-known URL.
-    redirect: 'manual',
-  }
-  if (fetchFn !== undefined) kyOptions.fetch = fetchFn
-  if (transport.session === undefined) {
-    kyOptions.timeout = false
-    kyOptions.totalTimeout = false
-    kyOptions.retry = 0
-  }
-
-  let response: Response
-  let text: string
+  let answer: Awaited<ReturnType<typeof exchange>>
   try {
-    response = await (transport.session ?? ky).get(url, kyOptions)
-    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
-      await response.body?.cancel().catch(() => {})
-      return { found: false, status: response.status || 302, reason: 'a redirect, not followed' }
-    }
-    text = await readLimitedText(response, fail, what)
+    answer = await exchange({ url, what: 'metadata endpoint', transport })
   } catch (err) {
-    if (userSignal?.aborted) throw userSignal.reason
-    if (err instanceof AuthenticationError) throw err
-    if (timeoutSignal?.aborted) {
-      throw fail(`The ${what} ${url.href} did not answer within ${timeout} ms: the request timed out.`, {
-        cause: err,
-      })
-    }
-    const tls = certificateProblem(err)
-    if (tls !== undefined) {
-      throw fail(
-        `TLS certificate verification failed for ${url.origin} (${tls}): the server's certificate is not trusted. Pass { verify: '<CA bundle path or PEM>' } with a fetch adapter, or fix the server's certificate.`,
-        { cause: err },
-      )
-    }
-    throw fail(`Could not reach the ${what} ${url.href}: ${describeCause(err)}.`, { cause: err })
+    // Metadata says where credentials go: it is taken only from the issuer's own well-known URL.
+    const status = err instanceof AuthenticationError ? (err.status ?? 0) : 0
+    if (status > 299 && status < 400) return { found: false, status, reason: 'a redirect, not followed' }
+    throw err
   }
-
-  if (response.status < 200 || response.status > 299) {
-    return { found: false, status: response.status, reason: 'no metadata document' }
-  }
+  const { status } = answer.response
+  if (!answer.response.ok) return { found: false, status, reason: 'no metadata document' }
   let body: unknown
   try {
-    body = JSON.parse(text) as unknown
+    body = JSON.parse(answer.text) as unknown
   } catch {
-    return { found: false, status: response.status, reason: 'a body that is not JSON' }
+    return { found: false, status, reason: 'a body that is not JSON' }
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { found: false, status: response.status, reason: 'JSON that is not an object' }
+    return { found: false, status, reason: 'JSON that is not an object' }
   }
   return { found: true, body }
 }
@@ -197,10 +150,6 @@ export async function discover(
   if (issuerUrl.search !== '' || issuerUrl.hash !== '' || /[?#]/.test(String(issuer))) {
     throw new TypeError('An issuer identifier has no query or fragment component (RFC 8414 §2).')
   }
-  // Not echoed: fetch refuses URLs with credentials, and the messages below name the metadata URLs.
-  if (issuerUrl.username !== '' || issuerUrl.password !== '') {
-    throw new TypeError('An issuer identifier has no user name or password in it (RFC 8414 §2).')
-  }
   const expected = typeof issuer === 'string' ? [issuer] : [issuer.href]
   if (typeof issuer !== 'string' && issuer.pathname === '/') expected.push(issuer.href.slice(0, -1))
 
@@ -211,13 +160,12 @@ export async function discover(
       misses.push(`${url.href} answered HTTP ${answer.status} with ${answer.reason}`)
       continue
     }
-    const result = v.safeParse(authorizationServerMetadataSchema, answer.body)
-    if (!result.success) {
-      throw new AuthenticationError(
-        `The authorization server metadata at ${url.href} is invalid: ${describeIssues(result.issues)}.`,
-      )
-    }
-    const metadata = result.output
+    const metadata = parseOrThrow(
+      authorizationServerMetadataSchema,
+      answer.body,
+      (issues) =>
+        new AuthenticationError(`The authorization server metadata at ${url.href} is invalid: ${issues}.`),
+    )
     if (!expected.includes(metadata.issuer)) {
       throw new AuthenticationError(
         `The authorization server metadata at ${url.href} is for issuer ${JSON.stringify(metadata.issuer)}, not ${JSON.stringify(expected[0])}: refused (RFC 8414 §3.3).`,

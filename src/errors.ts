@@ -48,13 +48,10 @@ export class AuthenticationError extends Error {
    * @param options - The HTTP status, the OAuth error fields and the cause.
    */
   constructor(message: string, options: AuthenticationErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    const { cause, ...fields } = options
+    super(message, cause === undefined ? undefined : { cause })
     this.name = 'AuthenticationError'
-    if (options.status !== undefined) this.status = options.status
-    if (options.error !== undefined) this.error = options.error
-    if (options.errorDescription !== undefined) this.errorDescription = options.errorDescription
-    if (options.errorUri !== undefined) this.errorUri = options.errorUri
-    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter
+    Object.assign(this, fields)
   }
 
   /**
@@ -70,19 +67,19 @@ export class AuthenticationError extends Error {
     errorUri?: string
     cause?: { name: string; message: string }
   } {
-    const cause = this.cause
+    const { name, message, status, error, errorDescription, errorUri, cause } = this
     return {
-      name: this.name,
-      message: this.message,
-      status: this.status,
-      error: this.error,
-      errorDescription: this.errorDescription,
-      errorUri: this.errorUri,
+      name,
+      message,
+      status,
+      error,
+      errorDescription,
+      errorUri,
       cause:
-        cause instanceof Error
-          ? { name: cause.name, message: cause.message }
-          : cause === undefined
-            ? undefined
+        cause === undefined
+          ? undefined
+          : cause instanceof Error
+            ? { name: cause.name, message: cause.message }
             : { name: typeof cause, message: String(cause) },
     }
   }
@@ -117,9 +114,7 @@ export class AuthenticationPending extends Error {
    */
   constructor(error: 'authorization_pending' | 'slow_down', status = 400, interval?: number) {
     super(
-      error === 'slow_down'
-        ? 'The token endpoint asked to slow down: poll again after the interval plus 5 seconds (RFC 8628 §3.5).'
-        : 'Authorization pending: the user has not approved the device code yet; poll again after the interval.',
+      `${error}: poll again after the interval${error === 'slow_down' ? ' plus 5 seconds' : ''} (RFC 8628 §3.5).`,
     )
     this.name = 'AuthenticationPending'
     this.error = error

@@ -1,16 +1,20 @@
 import ky, { type Options as KyOptions } from 'ky'
+import type * as v from 'valibot'
 import { errorAuthPending, errorSlowDown } from './constants.ts'
 import { AuthenticationError, type AuthenticationErrorOptions, AuthenticationPending } from './errors.ts'
 import { createRedactor, redactCauseChain } from './redact.ts'
+import { parseOrThrow, toSeconds } from './schemas.ts'
 import { resolveFetch, type TransportOptions } from './transport.ts'
 
-/** Bodies larger than this are refused: no token or device answer comes near it, and reading on would let a
- * hostile server exhaust our memory. */
+/** Bodies larger than this are refused: no OAuth answer comes near it, and reading on would let a hostile
+ * server exhaust our memory. */
 export const maxBodyBytes = 1024 * 1024
 
 /** Milliseconds an HTTP request may take when the caller sets no `timeout`. */
 export const defaultTimeout = 30_000
-const maxTimerDelay = 2 ** 31 - 1
+
+/** Timers overflow past this many milliseconds (they fire at once): longer delays mean "no limit" or go in steps. */
+export const maxTimerDelay = 2 ** 31 - 1
 
 // Failures worth retrying while polling (network errors, timeouts): marked here, read by `isNetworkFailure`.
 const networkFailures = new WeakSet<AuthenticationError>()
@@ -20,79 +24,68 @@ export function isNetworkFailure(err: unknown): boolean {
   return err instanceof AuthenticationError && networkFailures.has(err)
 }
 
-/** One credentialed form POST to an OAuth endpoint. */
-export interface FormPost {
+/** Builds an {@link AuthenticationError} with the request's secrets redacted from everything it holds. */
+export type Fail = (message: string, options?: AuthenticationErrorOptions) => AuthenticationError
+
+/** One request to an authorization server: a form POST when `form` is set, else a GET. */
+export interface Exchange {
   /** The endpoint, already checked by `checkEndpoint`. */
   url: URL
   /** What the endpoint is, for messages: "token endpoint", "device authorization endpoint". */
   what: string
-  /** The form fields. */
-  form: URLSearchParams
+  /** The form fields (undefined values are left out): the request is then a POST. */
+  form?: Record<string, string | undefined>
   /** The `Authorization` header value, if any. */
   authorization?: string | undefined
-  /** Values that must never appear in an error (secrets the request carries); a function is called only on failure. */
-  secrets: ReadonlyArray<string | undefined> | (() => ReadonlyArray<string | undefined>)
-  /** Whether `authorization_pending`/`slow_down` answers mean {@link AuthenticationPending} (token endpoint). */
-  pendingAllowed: boolean
+  /** Values that must never appear in an error (secrets the request carries); called only on failure. */
+  secrets?: () => ReadonlyArray<string | undefined>
   /** How to send it. */
   transport: TransportOptions
 }
 
-/** A successful (2xx, no OAuth `error`) answer whose body parsed as JSON or as a form. */
-export interface FormAnswer {
-  status: number
-  body: unknown
-  /** Builds an {@link AuthenticationError} with this request's secrets redacted. */
-  fail: (message: string, options?: AuthenticationErrorOptions) => AuthenticationError
+/** A form POST to an OAuth endpoint (RFC 6749 §3.2, RFC 8628 §3.1). */
+export interface FormPost extends Exchange {
+  form: Record<string, string | undefined>
+  /** Whether `authorization_pending`/`slow_down` answers mean {@link AuthenticationPending} (token endpoint). */
+  pendingAllowed?: boolean
 }
 
-const tlsCodes =
-  /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|ERR_SSL|certificate|UnknownIssuer|InvalidCertificate/i
+// Node puts a TLS failure's code in `cause.code`, Deno and browsers only in a message.
+const tlsCodes = /CERT|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|UnknownIssuer/i
 
-/** Finds a TLS certificate failure anywhere in an error's cause chain (Node puts it in `cause.code`, Deno in the message). */
-export function certificateProblem(err: unknown): string | undefined {
+/** Describes an error's cause chain (messages and codes), and finds a TLS certificate failure in it. */
+function describeCause(err: unknown): { text: string; tls: string | undefined } {
+  const parts: string[] = []
+  let tls: string | undefined
   let current: unknown = err
   for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
     const code = (current as { code?: unknown }).code
-    if (typeof code === 'string' && tlsCodes.test(code)) return code
-    if (tlsCodes.test(current.message)) return current.message
+    const coded = typeof code === 'string'
+    if (coded && tlsCodes.test(code)) tls ??= code
+    if (tlsCodes.test(current.message)) tls ??= current.message
+    parts.push(coded ? `${current.message} (${code})` : current.message)
     current = current.cause
   }
-  return undefined
-}
-
-export function describeCause(err: unknown): string {
-  const parts: string[] = []
-  let current: unknown = err
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code
-    parts.push(typeof code === 'string' ? `${current.message} (${code})` : current.message)
-    current = current.cause
-  }
-  return parts.join(': ') || String(err)
+  return { text: parts.join(': ') || String(err), tls }
 }
 
 /** Reads `Retry-After` (RFC 9110 §10.2.3): delay seconds or an HTTP date. */
 function retryAfterSeconds(headers: Headers): number | undefined {
-  const value = headers.get('retry-after')
-  if (value === null) return undefined
-  if (/^\s*\d+\s*$/.test(value)) return Number(value)
+  const value = headers.get('retry-after') ?? ''
   const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000)
+  return /^\s*\d+\s*$/.test(value)
+    ? Number(value)
+    : date
+      ? Math.max(0, (date - Date.now()) / 1000)
+      : undefined
 }
 
 /** Reads a body up to {@link maxBodyBytes} without ever holding more than that in memory. */
-export async function readLimitedText(
-  response: Response,
-  fail: FormAnswer['fail'],
-  what: string,
-): Promise<string> {
+async function readLimitedText(response: Response, tooLarge: () => AuthenticationError): Promise<string> {
   const declared = response.headers.get('content-length')
-  if (declared !== null && Number(declared) > maxBodyBytes) {
+  if (Number(declared) > maxBodyBytes) {
     await response.body?.cancel().catch(() => {})
-    throw fail(`The ${what} sent a ${declared}-byte body; bodies over 1 MiB are refused.`, {
-      status: response.status,
-    })
+    throw tooLarge()
   }
   // Count what we read even under a small Content-Length: it counts encoded bytes, and fetch decodes gzip, br
   // and zstd, so 20 KB on the wire can be 20 MB in memory (and a browser hides Content-Encoding cross-origin).
@@ -106,72 +99,42 @@ export async function readLimitedText(
   ) {
     return response.text()
   }
-  if (response.body === null) return ''
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for (;;) {
+  const reader = response.body?.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  for (let total = 0; reader !== undefined; ) {
     const { done, value } = await reader.read()
     if (done) break
     total += value.byteLength
     if (total > maxBodyBytes) {
       await reader.cancel().catch(() => {})
-      throw fail(`The ${what} sent a body over 1 MiB; it was refused after ${total} bytes.`, {
-        status: response.status,
-      })
+      throw tooLarge()
     }
-    chunks.push(value)
+    text += decoder.decode(value, { stream: true })
   }
-  const bytes = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return new TextDecoder().decode(bytes)
-}
-
-/** Parses a body as a form when it says so (GitHub answers that way without a JSON Accept), else as JSON
- * whatever the content type (servers send JSON as text/plain). `undefined` when it is neither. */
-function parseBody(text: string, contentType: string): unknown {
-  if (contentType.includes('application/x-www-form-urlencoded')) {
-    return Object.fromEntries(new URLSearchParams(text))
-  }
-  if (text.trim() === '') return undefined
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return undefined
-  }
-}
-
-function field(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
-}
-
-function numeric(value: unknown): number | undefined {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
-  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined
+  return text + decoder.decode()
 }
 
 /**
- * Sends one credentialed form POST (RFC 6749 §3.2, §4.4.2; RFC 8628 §3.1, §3.4) and reads the answer:
- * redirects are refused, bodies are size-limited, the timeout covers the body, and every failure becomes an
- * {@link AuthenticationError} (or {@link AuthenticationPending}) with the request's secrets redacted.
+ * Sends one request to an authorization server, the one HTTP path of the library (token and device POSTs,
+ * metadata GETs): one timeout covering the body, the caller's signal, redirects refused (a credentialed request
+ * must not be handed to another URL, and metadata is taken only from the issuer's own URL), bodies limited to
+ * 1 MiB, and every failure an {@link AuthenticationError} with the request's secrets redacted, its cause chain
+ * included. The answer's status is not interpreted.
  */
-export async function postForm(post: FormPost): Promise<FormAnswer> {
-  const { url, what, transport } = post
+export async function exchange(request: Exchange): Promise<{ response: Response; text: string; fail: Fail }> {
+  const { url, what, transport, form } = request
+  const where = `${what} ${url.origin}${url.pathname}` // no query: it may carry keys
   // Built on the first failure only: deriving every encoded form of every secret costs more CPU than the
   // whole rest of a successful request (bench/: about 15 µs of 65 µs in-process).
-  let redactor: ((text: string) => string) | undefined
-  const fail = (message: string, options: AuthenticationErrorOptions = {}): AuthenticationError => {
-    redactor ??= createRedactor(typeof post.secrets === 'function' ? post.secrets() : post.secrets)
-    const redact = redactor
-    const clean: AuthenticationErrorOptions = { ...options }
-    if (clean.error !== undefined) clean.error = redact(clean.error)
-    if (clean.errorDescription !== undefined) clean.errorDescription = redact(clean.errorDescription)
-    if (clean.errorUri !== undefined) clean.errorUri = redact(clean.errorUri)
-    if (clean.cause !== undefined) clean.cause = redactCauseChain(clean.cause, redact)
+  let redact: ((text: string) => string) | undefined
+  const fail: Fail = (message, options = {}) => {
+    redact ??= createRedactor(request.secrets?.() ?? [])
+    const clean = { ...options, cause: redactCauseChain(options.cause, redact) }
+    for (const key of ['error', 'errorDescription', 'errorUri'] as const) {
+      const value = clean[key]
+      if (value !== undefined) clean[key] = redact(value)
+    }
     return new AuthenticationError(redact(message), clean)
   }
 
@@ -179,12 +142,12 @@ export async function postForm(post: FormPost): Promise<FormAnswer> {
   userSignal?.throwIfAborted()
   const fetchFn = resolveFetch(transport)
   const timeout = transport.timeout ?? defaultTimeout
-  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+  if (typeof timeout !== 'number' || !(timeout >= 0)) {
     throw new TypeError(`timeout must be a non-negative number of milliseconds, got ${String(timeout)}.`)
   }
   // One timeout mechanism, ours, covering the body too: a plain timer aborting one controller (which the
   // caller's signal also aborts), cleared once the body is read. Cheaper than AbortSignal.timeout plus
-  // AbortSignal.any on every request. Timers overflow past 2^31 - 1 ms: beyond that there is in effect no timeout.
+  // AbortSignal.any on every request. Past the timer limit there is in effect no timeout.
   const controller = new AbortController()
   const { signal } = controller
   let timedOut = false
@@ -192,28 +155,30 @@ export async function postForm(post: FormPost): Promise<FormAnswer> {
     timeout <= maxTimerDelay
       ? setTimeout(() => {
           timedOut = true
-          controller.abort(new DOMException(`The request timed out after ${timeout} ms.`, 'TimeoutError'))
+          controller.abort(new DOMException(`Timed out after ${timeout} ms.`, 'TimeoutError'))
         }, Math.ceil(timeout))
       : undefined
   const onUserAbort = (): void => controller.abort(userSignal?.reason)
   userSignal?.addEventListener('abort', onUserAbort, { once: true })
 
-  const headers: Record<string, string> = {
-    accept: 'application/json',
-    'cache-control': 'no-cache',
-    'content-type': 'application/x-www-form-urlencoded;charset=UTF-8',
+  const headers: Record<string, string> = { accept: 'application/json' }
+  let body: string | undefined
+  if (form !== undefined) {
+    body = new URLSearchParams(
+      Object.entries(form).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    ).toString()
+    headers['cache-control'] = 'no-cache'
+    headers['content-type'] = 'application/x-www-form-urlencoded;charset=UTF-8'
   }
-  if (post.authorization !== undefined) headers.authorization = post.authorization
-
-  const form = post.form.toString()
+  if (request.authorization !== undefined) headers.authorization = request.authorization
   const kyOptions: KyOptions = {
+    method: body === undefined ? 'get' : 'post',
     headers,
     throwHttpErrors: false,
-    // A redirect of a credentialed POST would hand the credentials to another URL: never follow it.
     redirect: 'manual',
   }
   if (transport.session === undefined) {
-    // One timeout mechanism (ours, which also covers the body) and no retries of a credentialed POST.
+    // One timeout mechanism (ours, which also covers the body) and no retries of a credentialed request.
     kyOptions.timeout = false
     kyOptions.totalTimeout = false
     kyOptions.retry = 0
@@ -221,113 +186,119 @@ export async function postForm(post: FormPost): Promise<FormAnswer> {
     // it, without a body stream to pipe into fetch's copy of it nor a composite signal to follow. The default
     // ky instance has no hooks that could look at either. Measured (bench/): ~15% less CPU per request.
     const send = fetchFn ?? fetch
-    kyOptions.fetch = (request, init) => send(request, { ...init, body: form, signal })
+    kyOptions.fetch = (input, init) => send(input, { ...init, body, signal })
   } else {
     // A session's hooks may read or replace the body: give it to ky.
-    kyOptions.body = form
+    kyOptions.body = body
     kyOptions.signal = signal
     if (fetchFn !== undefined) kyOptions.fetch = fetchFn
   }
 
   // Whether the status line arrived: a failure after it is a broken connection, not an unreachable server.
   let answered = false
-  const onTransportError = (err: unknown): never => {
-    if (userSignal?.aborted) throw userSignal.reason
-    if (err instanceof AuthenticationError) throw err
-    if (timedOut) {
-      const timeoutError = fail(
-        `The ${what} (${url.origin}) did not answer within ${timeout} ms: the request timed out.`,
-        { cause: err },
-      )
-      networkFailures.add(timeoutError)
-      throw timeoutError
-    }
-    const tls = certificateProblem(err)
-    if (tls !== undefined) {
-      throw fail(
-        `TLS certificate verification failed for ${url.origin} (${tls}): the server's certificate is not trusted. Pass { verify: '<CA bundle path or PEM>' } with a fetch adapter, or fix the server's certificate.`,
-        { cause: err },
-      )
-    }
-    const unreachable = fail(
-      answered
-        ? `The connection to the ${what} (${url.origin}) broke while reading its answer: ${describeCause(err)}.`
-        : `Could not reach the ${what} (${url.origin}): ${describeCause(err)}.`,
-      { cause: err },
-    )
-    networkFailures.add(unreachable)
-    throw unreachable
-  }
-
-  let response: Response
-  let text: string
   try {
-    response = await (transport.session ?? ky).post(url, kyOptions)
+    const response = await (transport.session ?? ky)(url, kyOptions)
     answered = true
-    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+    const status = response.status || 302
+    if (status < 400 && status > 299) {
       await response.body?.cancel().catch(() => {})
-      const status = response.status || 302
       throw fail(
-        `The ${what} answered HTTP ${response.status === 0 ? '3xx' : status} (a redirect); it is not followed, as the request carries credentials. Configure the endpoint's final URL.`,
+        `The ${where} answered HTTP ${response.status || '3xx'}, a redirect: not followed, as credentials must not go elsewhere. Configure the final URL.`,
         { status },
       )
     }
-    text = await readLimitedText(response, fail, what)
+    const text = await readLimitedText(response, () =>
+      fail(`The ${where} sent a body over 1 MiB: refused.`, { status }),
+    )
+    return { response, text, fail }
   } catch (err) {
-    return onTransportError(err)
+    if (userSignal?.aborted) throw userSignal.reason
+    if (err instanceof AuthenticationError) throw err
+    const cause = describeCause(err)
+    if (cause.tls !== undefined && !timedOut) {
+      throw fail(
+        `TLS certificate verification failed for ${url.origin} (${cause.tls}): the server's certificate is not trusted. Pass { verify: '<CA bundle path or PEM>' } with a fetch adapter, or fix the server's certificate.`,
+        { cause: err },
+      )
+    }
+    const failure = fail(
+      timedOut
+        ? `The ${where} did not answer within ${timeout} ms: the request timed out.`
+        : answered
+          ? `The connection to the ${where} broke while reading its answer: ${cause.text}.`
+          : `Could not reach the ${where}: ${cause.text}.`,
+      { cause: err },
+    )
+    networkFailures.add(failure)
+    throw failure
   } finally {
     clearTimeout(timer)
     userSignal?.removeEventListener('abort', onUserAbort)
   }
+}
 
-  const { status } = response
-  const contentType = response.headers.get('content-type') ?? ''
-  const body = parseBody(text, contentType)
-  const retryAfter = status === 429 || status === 503 ? retryAfterSeconds(response.headers) : undefined
-
-  // RFC 6749 §5.2 error answer. Some servers send it with 200 (GitHub) or 401/403/428 (Dex, OpenAM): the body decides.
-  if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string') {
-    const errorBody = body as {
-      error: string
-      error_description?: unknown
-      error_uri?: unknown
-      interval?: unknown
-    }
-    const error = errorBody.error
-    if (post.pendingAllowed && (error === errorAuthPending || error === errorSlowDown)) {
-      throw new AuthenticationPending(error, status, numeric(errorBody.interval))
-    }
-    const errorDescription = field(errorBody.error_description)
-    const errorUri = field(errorBody.error_uri)
-    let message = `The ${what} refused the request: HTTP ${status}, ${error}`
-    if (errorDescription !== undefined) message += `: ${errorDescription}`
-    if (errorUri !== undefined) message += ` (see ${errorUri})`
-    const options: AuthenticationErrorOptions = { status, error }
-    if (errorDescription !== undefined) options.errorDescription = errorDescription
-    if (errorUri !== undefined) options.errorUri = errorUri
-    if (retryAfter !== undefined) options.retryAfter = retryAfter
-    throw fail(`${message}.`, options)
+/**
+ * Sends one credentialed form POST (RFC 6749 §3.2, §4.4.2; RFC 8628 §3.1, §3.4) with {@link exchange} and reads
+ * the answer: an OAuth error body (RFC 6749 §5.2) becomes an {@link AuthenticationError} (or
+ * {@link AuthenticationPending}) whatever the status, and a success must be JSON (or a form) valid for `schema`.
+ */
+export async function postForm<TSchema extends v.GenericSchema>(
+  post: FormPost,
+  schema: TSchema,
+): Promise<v.InferOutput<TSchema>> {
+  const where = `${post.what} ${post.url.origin}${post.url.pathname}` // no query: it may carry keys
+  const { response, text, fail } = await exchange(post)
+  const { status, headers } = response
+  const contentType = headers.get('content-type') ?? ''
+  // A form when it says so (GitHub answers that way without a JSON Accept), else JSON whatever the content
+  // type (servers send JSON as text/plain); `undefined` when it is neither.
+  let body: unknown
+  try {
+    body = contentType.includes('application/x-www-form-urlencoded')
+      ? Object.fromEntries(new URLSearchParams(text))
+      : JSON.parse(text)
+  } catch {}
+  const options: AuthenticationErrorOptions = {
+    status,
+    retryAfter: status === 429 || status === 503 ? retryAfterSeconds(headers) : undefined,
   }
 
-  if (status < 200 || status > 299) {
-    const kind = contentType.split(';')[0]?.trim() || 'no content type'
-    const options: AuthenticationErrorOptions = { status }
-    if (retryAfter !== undefined) options.retryAfter = retryAfter
+  // RFC 6749 §5.2 error answer. Some servers send it with 200 (GitHub) or 401/403/428 (Dex, OpenAM): the body decides.
+  const fields = (body ?? {}) as {
+    error?: unknown
+    error_description?: unknown
+    error_uri?: unknown
+    interval?: unknown
+  }
+  const error = fields.error
+  if (typeof error === 'string') {
+    if (post.pendingAllowed && (error === errorAuthPending || error === errorSlowDown)) {
+      throw new AuthenticationPending(error, status, toSeconds(fields.interval))
+    }
+    const errorDescription =
+      typeof fields.error_description === 'string' ? fields.error_description : undefined
+    const errorUri = typeof fields.error_uri === 'string' ? fields.error_uri : undefined
     throw fail(
-      `The ${what} answered HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''} with ${
-        body === undefined ? `a ${kind} body that is not an OAuth error` : 'no OAuth error code'
-      }.${status >= 500 || status === 429 ? ' The server is failing or overloaded: try again later.' : ''}`,
+      `The ${where} refused the request: HTTP ${status}, ${error}${errorDescription === undefined ? '' : `: ${errorDescription}`}${
+        errorUri === undefined ? '' : ` (see ${errorUri})`
+      }.`,
+      { ...options, error, errorDescription, errorUri },
+    )
+  }
+
+  if (!response.ok || body === undefined) {
+    throw fail(
+      `The ${where} answered HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''} with ${
+        text.trim() === ''
+          ? 'an empty body'
+          : body === undefined
+            ? `a body that is neither JSON nor form-encoded (${contentType.split(';')[0] || 'no content type'})`
+            : 'no OAuth error code'
+      }${status > 499 || status === 429 ? '; the server is failing or overloaded: try again later' : ''}.`,
       options,
     )
   }
-
-  if (body === undefined) {
-    throw fail(
-      text.trim() === ''
-        ? `The ${what} answered HTTP ${status} with an empty body.`
-        : `The ${what} answered HTTP ${status} with a body that is neither JSON nor form-encoded (${contentType || 'no content type'}).`,
-      { status },
-    )
-  }
-  return { status, body, fail }
+  return parseOrThrow(schema, body, (issues) =>
+    fail(`The ${where} answered HTTP ${status} with an invalid response: ${issues}.`, { status }),
+  )
 }

@@ -1,7 +1,7 @@
 import { errorSlowDown, GrantType } from './constants.ts'
 import type { DeviceCodeResponse } from './device-code-response.ts'
 import { AuthenticationError, AuthenticationPending } from './errors.ts'
-import { isNetworkFailure } from './http.ts'
+import { isNetworkFailure, maxTimerDelay } from './http.ts'
 import type { TokenResponse } from './schemas.ts'
 import { getToken } from './token.ts'
 import { checkEndpoint, resolveFetch, type TransportOptions } from './transport.ts'
@@ -21,8 +21,6 @@ export interface PollTokenEndpointOptions extends TransportOptions {
 
 /** How many network failures in a row a poll survives before giving up. */
 const maxConsecutiveNetworkFailures = 3
-
-const maxTimerDelay = 2 ** 31 - 1
 
 /** Sleeps on a real clock, never less than `ms`, and stops at once when the signal aborts. */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -83,26 +81,23 @@ export async function pollTokenEndpoint(
   clientId: string,
   options: PollTokenEndpointOptions = {},
 ): Promise<TokenResponse> {
-  const { onPending, audience, scopes, ...transport } = options
-  const { signal } = transport
+  const { onPending, signal } = options
   signal?.throwIfAborted()
   // Configuration errors (plain http, proxy without adapter) surface now, not after the first interval.
-  checkEndpoint(tokenEndpoint, 'token endpoint', transport.allowInsecureHttp)
-  resolveFetch(transport)
+  checkEndpoint(tokenEndpoint, 'token endpoint', options.allowInsecureHttp)
+  resolveFetch(options)
 
   const deadline = performance.now() + resp.expiresIn * 1000
   let interval = resp.interval
   let wait = interval
   let attempt = 0
   let failuresInRow = 0
-  const request = { ...transport, grantType: GrantType.DEVICE_CODE, clientId, deviceCode: resp.deviceCode }
-  if (audience !== undefined) Object.assign(request, { audience })
-  if (scopes !== undefined) Object.assign(request, { scopes })
+  const request = { ...options, grantType: GrantType.DEVICE_CODE, clientId, deviceCode: resp.deviceCode }
 
   for (;;) {
     if (performance.now() + wait * 1000 >= deadline) {
       throw new AuthenticationError(
-        `The device code expired after ${resp.expiresIn} s without the user approving it: start a new device authorization.`,
+        `The device code expired after ${resp.expiresIn} s without approval: start a new device authorization.`,
         { error: 'expired_token' },
       )
     }
@@ -111,31 +106,24 @@ export async function pollTokenEndpoint(
     try {
       return await getToken(tokenEndpoint, request)
     } catch (err) {
+      failuresInRow = isNetworkFailure(err) ? failuresInRow + 1 : 0
       if (err instanceof AuthenticationPending) {
-        failuresInRow = 0
         // RFC 8628 §3.5: slow_down adds 5 seconds to this and all later intervals.
         if (err.error === errorSlowDown) interval = Math.max(interval + 5, err.interval ?? 0)
         wait = interval
         onPending?.({ attempt, interval })
-        continue
-      }
-      if (err instanceof AuthenticationError && (err.status === 429 || err.status === 503)) {
-        failuresInRow = 0
+      } else if (err instanceof AuthenticationError && (err.status === 429 || err.status === 503)) {
         wait = Math.max(err.retryAfter ?? 0, interval)
-        continue
-      }
-      if (isNetworkFailure(err)) {
-        failuresInRow++
-        if (failuresInRow > maxConsecutiveNetworkFailures) {
-          throw new AuthenticationError(
-            `Polling the token endpoint failed ${failuresInRow} times in a row: ${(err as Error).message}`,
-            { cause: err },
-          )
-        }
+      } else if (failuresInRow === 0) {
+        throw err
+      } else if (failuresInRow > maxConsecutiveNetworkFailures) {
+        throw new AuthenticationError(
+          `Polling the token endpoint failed ${failuresInRow} times in a row: ${(err as Error).message}`,
+          { cause: err },
+        )
+      } else {
         wait = interval
-        continue
       }
-      throw err
     }
   }
 }

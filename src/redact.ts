@@ -1,4 +1,4 @@
-import { formUrlEncode } from './basic-auth.ts'
+import { formUrlEncode, wellFormed } from './basic-auth.ts'
 
 /** What every secret is replaced with in error messages and their serialised forms. */
 export const redacted = '[redacted]'
@@ -6,9 +6,6 @@ export const redacted = '[redacted]'
 // Secrets shorter than this are not scrubbed: replacing every "a" in a message would destroy it and protect
 // nothing (a 3-character secret is not a secret).
 const minSecretLength = 4
-
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 /**
  * Builds a function that replaces every occurrence of the given secrets (and their URL-encoded forms, as a
@@ -18,29 +15,23 @@ export function createRedactor(secrets: ReadonlyArray<string | undefined>): (tex
   const needles = new Set<string>()
   for (const secret of secrets) {
     if (secret === undefined || secret.length < minSecretLength) continue
-    needles.add(secret)
-    // A lone surrogate goes on the wire as U+FFFD, and a server echoes it so.
-    needles.add(decoder.decode(encoder.encode(secret)))
-    // The encoded forms a server may echo: ours (Python's quote_plus), URLSearchParams' (how the form was
-    // sent), and encodeURIComponent's.
-    needles.add(formUrlEncode(secret))
-    needles.add(new URLSearchParams({ s: secret }).toString().slice(2))
-    try {
-      const encoded = encodeURIComponent(secret)
-      needles.add(encoded)
-      needles.add(encoded.replace(/%20/g, '+'))
-    } catch {
-      // A lone surrogate: encodeURIComponent throws, and the forms above already cover what was sent.
-    }
+    // A lone surrogate goes on the wire as U+FFFD, and a server echoes it so; encodeURIComponent cannot throw
+    // on this well-formed copy.
+    const sent = wellFormed(secret)
+    const encoded = encodeURIComponent(sent)
+    // The forms a server may echo: as is, ours (Python's quote_plus), URLSearchParams' (how the form was sent),
+    // and encodeURIComponent's, with spaces as %20 or +.
+    needles
+      .add(secret)
+      .add(sent)
+      .add(formUrlEncode(secret))
+      .add(new URLSearchParams({ s: secret }).toString().slice(2))
+      .add(encoded)
+      .add(encoded.replace(/%20/g, '+'))
   }
-  if (needles.size === 0) return (text) => text
   // Longest first, so that a secret containing another is scrubbed whole.
   const ordered = [...needles].sort((a, b) => b.length - a.length)
-  return (text) => {
-    let out = text
-    for (const needle of ordered) out = out.split(needle).join(redacted)
-    return out
-  }
+  return (text) => ordered.reduce((out, needle) => out.split(needle).join(redacted), text)
 }
 
 /**
@@ -49,26 +40,17 @@ export function createRedactor(secrets: ReadonlyArray<string | undefined>): (tex
  */
 export function authorizationSecrets(header: string | undefined): string[] {
   if (header === undefined) return []
-  const out = [header]
-  const space = header.indexOf(' ')
-  if (space < 0) return out
-  const credentials = header.slice(space + 1).trim()
-  out.push(credentials)
-  if (!/^basic$/i.test(header.slice(0, space))) return out
+  const [scheme, credentials = ''] = header.split(/ (.*)/s)
+  const out = [header, credentials.trim()]
   try {
-    const decoded = atob(credentials)
-    const colon = decoded.indexOf(':')
-    if (colon >= 0) {
-      const encodedSecret = decoded.slice(colon + 1)
-      out.push(encodedSecret)
-      try {
-        out.push(decodeURIComponent(encodedSecret.replace(/\+/g, ' ')))
-      } catch {
-        // Not form-encoded: the raw form above is all there is.
-      }
+    // Basic: base64(id:secret), the secret form-encoded (RFC 6749 §2.3.1) or not.
+    const secret = /^basic$/i.test(scheme ?? '') ? atob(credentials.trim()).split(/:(.*)/s)[1] : undefined
+    if (secret !== undefined) {
+      out.push(secret)
+      out.push(decodeURIComponent(secret.replace(/\+/g, ' ')))
     }
   } catch {
-    // Not base64: nothing more to derive.
+    // Not base64, or not form-encoded: the forms above are all there is.
   }
   return out
 }
@@ -83,24 +65,28 @@ const maxCauseDepth = 8
  */
 export function redactCauseChain(err: unknown, redact: (text: string) => string, depth = 0): unknown {
   if (!(err instanceof Error) || depth >= maxCauseDepth) return err
-  const message = redact(err.message)
-  const stack = typeof err.stack === 'string' ? redact(err.stack) : undefined
-  const cause = err.cause === undefined ? undefined : redactCauseChain(err.cause, redact, depth + 1)
+  const clean = {
+    message: redact(err.message),
+    stack: typeof err.stack === 'string' ? redact(err.stack) : err.stack,
+    cause: redactCauseChain(err.cause, redact, depth + 1),
+  }
   try {
-    if (message !== err.message) define(err, 'message', message)
-    if (stack !== undefined && stack !== err.stack) define(err, 'stack', stack)
-    if (cause !== err.cause) define(err, 'cause', cause)
+    for (const key of ['message', 'stack', 'cause'] as const) {
+      if (clean[key] === err[key]) continue
+      Object.defineProperty(err, key, {
+        value: clean[key],
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      })
+      // defineProperty on a frozen object throws, but a non-configurable own property may silently keep its value.
+      if (err[key] !== clean[key]) throw new TypeError('immutable')
+    }
     return err
   } catch {
-    const copy = new Error(message, cause === undefined ? undefined : { cause })
+    const copy = new Error(clean.message, clean.cause === undefined ? undefined : { cause: clean.cause })
     copy.name = err.name
-    if (stack !== undefined) define(copy, 'stack', stack)
+    Object.defineProperty(copy, 'stack', { value: clean.stack, writable: true, configurable: true })
     return copy
   }
-}
-
-function define(target: Error, key: 'message' | 'stack' | 'cause', value: unknown): void {
-  Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false })
-  // defineProperty on a frozen object throws, but a non-configurable own property may silently keep its value.
-  if ((target as unknown as Record<string, unknown>)[key] !== value) throw new TypeError('immutable')
 }

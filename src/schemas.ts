@@ -1,48 +1,54 @@
 import * as v from 'valibot'
 
-// Schemas are built once at module load: building them per response would cost more than parsing.
+// Schemas are built once at module load: building them per response would cost more than parsing. Those the
+// core's request path does not use are built in a `/* @__PURE__ */` call, so that bundlers drop them when
+// unused even with valibot kept external (they cannot know valibot's calls are pure).
 
 /**
- * A non-negative number of seconds, sent as a JSON number or as a numeric string (some servers quote it,
- * and form-encoded answers carry only strings).
+ * A non-negative number of seconds from a JSON number or a numeric string (some servers quote it, and
+ * form-encoded answers carry only strings); `undefined` for anything else.
  */
-const seconds = v.union([
-  v.pipe(v.number(), v.finite(), v.minValue(0)),
-  // A string of 400 digits is numeric too, but Number() makes it Infinity: hence the second finite check.
-  v.pipe(v.string(), v.regex(/^\s*\d+(\.\d+)?\s*$/), v.transform(Number), v.finite()),
-])
+export function toSeconds(value: unknown): number | undefined {
+  const n = typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value
+  // A string of 400 digits is numeric too, but Number() makes it Infinity.
+  return Number.isFinite(n) && (n as number) >= 0 ? (n as number) : undefined
+}
+
+/** {@link toSeconds} as a schema: a value that is no number of seconds fails with "expected number". */
+const seconds = v.pipe(v.unknown(), v.transform(toSeconds), v.number())
+
+/** A non-negative finite number (of seconds) given as a number. */
+const secondsNumber = v.pipe(
+  v.number(),
+  v.check((n) => toSeconds(n) !== undefined, 'must be a non-negative number'),
+)
+
+const nonEmpty = v.pipe(
+  v.string(),
+  v.check((s) => s !== '', 'must be a non-empty string'),
+)
 
 /** Strings the RFCs make optional; `null` is treated as absent, as several servers send it that way. */
 const optionalString = v.nullish(v.string())
 
-/**
- * An OAuth error answer, RFC 6749 §5.2 (also sent by device endpoints, RFC 8628 §3.5). `interval` is read
- * because a `slow_down` answer may carry a new one.
- */
-export const oauthErrorBodySchema = v.looseObject({
-  error: v.string(),
-  error_description: v.optional(v.unknown()),
-  error_uri: v.optional(v.unknown()),
-  interval: v.optional(v.unknown()),
-})
-
 /** What a caller gets back from a token endpoint: the camelCase view of RFC 6749 §5.1, plus the raw body. */
-export const tokenResponseSchema = v.object({
-  /** The access token. */
-  accessToken: v.string(),
-  /** The refresh token, when the server issued one. */
-  refreshToken: v.optional(v.string()),
-  /** Lifetime of the access token in seconds, when the server said (RFC 6749 §5.1 only recommends it). */
-  expiresIn: v.optional(v.number()),
-  /** The token type, usually `Bearer`. */
-  tokenType: v.optional(v.string()),
-  /** The granted scopes, space-separated, when the server said. */
-  scope: v.optional(v.string()),
-  /** The OpenID Connect ID token, when the server issued one. */
-  idToken: v.optional(v.string()),
-  /** The whole response body as parsed. */
-  raw: v.record(v.string(), v.unknown()),
-})
+export const tokenResponseSchema = /* @__PURE__ */ (() =>
+  v.object({
+    /** The access token. */
+    accessToken: v.string(),
+    /** The refresh token, when the server issued one. */
+    refreshToken: v.optional(v.string()),
+    /** Lifetime of the access token in seconds, when the server said (RFC 6749 §5.1 only recommends it). */
+    expiresIn: v.optional(v.number()),
+    /** The token type, usually `Bearer`. */
+    tokenType: v.optional(v.string()),
+    /** The granted scopes, space-separated, when the server said. */
+    scope: v.optional(v.string()),
+    /** The OpenID Connect ID token, when the server issued one. */
+    idToken: v.optional(v.string()),
+    /** The whole response body as parsed. */
+    raw: v.record(v.string(), v.unknown()),
+  }))()
 
 /**
  * A successful token response: the fields of {@link tokenResponseSchema}. `refreshToken` is there only when
@@ -53,18 +59,19 @@ export type TokenResponse = v.InferOutput<typeof tokenResponseSchema>
 /** The body of a successful token endpoint answer, RFC 6749 §5.1, mapped to {@link TokenResponse}. */
 export const tokenBodySchema = v.pipe(
   v.looseObject({
-    access_token: v.pipe(v.string(), v.minLength(1, 'must be a non-empty string')),
+    access_token: nonEmpty,
     refresh_token: optionalString,
-    // An unusable expires_in (negative, "soon") does not make the token unusable: it is read as absent.
-    expires_in: v.fallback(v.optional(seconds), undefined),
     token_type: optionalString,
     scope: optionalString,
     id_token: optionalString,
   }),
   v.transform((body): TokenResponse => {
+    // `raw` holds every field as sent: expires_in is read here, not converted in the object.
     const out: TokenResponse = { accessToken: body.access_token, raw: body }
+    // An unusable expires_in (negative, "soon") does not make the token unusable: it is read as absent.
+    const expiresIn = toSeconds(body.expires_in)
+    if (expiresIn !== undefined) out.expiresIn = expiresIn
     if (body.refresh_token != null) out.refreshToken = body.refresh_token
-    if (body.expires_in !== undefined) out.expiresIn = body.expires_in
     if (body.token_type != null) out.tokenType = body.token_type
     if (body.scope != null) out.scope = body.scope
     if (body.id_token != null) out.idToken = body.id_token
@@ -74,18 +81,16 @@ export const tokenBodySchema = v.pipe(
 
 /** The fields a {@link DeviceCodeResponse} is built from (RFC 8628 §3.2). */
 export const deviceCodeInitSchema = v.object({
-  deviceCode: v.pipe(v.string(), v.minLength(1)),
-  userCode: v.pipe(v.string(), v.minLength(1)),
-  verificationUri: v.pipe(v.string(), v.minLength(1)),
+  deviceCode: nonEmpty,
+  userCode: nonEmpty,
+  verificationUri: nonEmpty,
   verificationUriComplete: v.optional(v.string()),
-  expiresIn: v.pipe(v.number(), v.finite(), v.minValue(0)),
-  interval: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
+  expiresIn: secondsNumber,
+  interval: v.optional(secondsNumber, 5),
 })
 
 /** The constructor argument of {@link DeviceCodeResponse}. */
 export type DeviceCodeInit = v.InferInput<typeof deviceCodeInitSchema>
-
-const nonEmpty = v.pipe(v.string(), v.minLength(1, 'must be a non-empty string'))
 
 /**
  * The body of a device authorization answer, RFC 8628 §3.2. `verification_url` is accepted for
@@ -102,7 +107,7 @@ export const deviceAuthorizationBodySchema = v.pipe(
     interval: v.optional(seconds),
   }),
   v.check(
-    (body) => body.verification_uri !== undefined || body.verification_url !== undefined,
+    (body) => (body.verification_uri ?? body.verification_url) !== undefined,
     'verification_uri is missing',
   ),
   v.transform(
@@ -119,14 +124,25 @@ export const deviceAuthorizationBodySchema = v.pipe(
   ),
 )
 
-/** Describes valibot issues as `field: message` pairs, naming fields but never echoing their values. */
-export function describeIssues(issues: ReadonlyArray<v.BaseIssue<unknown>>): string {
-  return issues
-    .slice(0, 3)
-    .map((issue) => {
-      const path = issue.path?.map((item) => String(item.key)).join('.')
-      const expected = issue.expected ? `expected ${issue.expected}` : issue.message
-      return path ? `${path}: ${expected}` : expected
-    })
-    .join('; ')
+/**
+ * Validates a value with a schema; on failure throws what `fail` builds from the issues, described as
+ * `field: expectation` pairs that name fields but never echo their values.
+ */
+export function parseOrThrow<TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  value: unknown,
+  fail: (issues: string) => Error,
+): v.InferOutput<TSchema> {
+  const result = v.safeParse(schema, value)
+  if (result.success) return result.output
+  throw fail(
+    result.issues
+      .slice(0, 3)
+      .map((issue) => {
+        const path = issue.path?.map((item) => String(item.key)).join('.')
+        const expected = issue.expected ? `expected ${issue.expected}` : issue.message
+        return path ? `${path}: ${expected}` : expected
+      })
+      .join('; '),
+  )
 }

@@ -9,27 +9,28 @@ import * as v from 'valibot'
  * const token = v.parse(storedTokenSchema, JSON.parse(text))
  * ```
  */
-export const storedTokenSchema = v.object({
-  /** The access token. */
-  accessToken: v.pipe(v.string(), v.minLength(1)),
-  /** The token type the server sent, usually `Bearer`. */
-  tokenType: v.optional(v.string()),
-  /** The refresh token, when the server issued one (kept across refreshes that return none). */
-  refreshToken: v.optional(v.pipe(v.string(), v.minLength(1))),
-  /** The granted scopes, space-separated, when the server said. */
-  scope: v.optional(v.string()),
-  /** The OpenID Connect ID token, when the server issued one. */
-  idToken: v.optional(v.string()),
-  /** When the token request was sent (epoch ms): the token's lifetime counts from here. */
-  obtainedAt: v.pipe(v.number(), v.finite()),
-  /** When the access token expires (epoch ms); absent when the server sent no `expires_in`. */
-  expiresAt: v.optional(v.pipe(v.number(), v.finite())),
-  /**
-   * Whom the token is for (endpoint, client id, scopes, audience): an authenticator ignores a stored token whose
-   * binding is not its own, so one store shared by two configurations never hands out the wrong token.
-   */
-  binding: v.optional(v.string()),
-})
+export const storedTokenSchema = /* @__PURE__ */ (() =>
+  v.object({
+    /** The access token. */
+    accessToken: v.pipe(v.string(), v.minLength(1)),
+    /** The token type the server sent, usually `Bearer`. */
+    tokenType: v.optional(v.string()),
+    /** The refresh token, when the server issued one (kept across refreshes that return none). */
+    refreshToken: v.optional(v.pipe(v.string(), v.minLength(1))),
+    /** The granted scopes, space-separated, when the server said. */
+    scope: v.optional(v.string()),
+    /** The OpenID Connect ID token, when the server issued one. */
+    idToken: v.optional(v.string()),
+    /** When the token request was sent (epoch ms): the token's lifetime counts from here. */
+    obtainedAt: v.pipe(v.number(), v.finite()),
+    /** When the access token expires (epoch ms); absent when the server sent no `expires_in`. */
+    expiresAt: v.optional(v.pipe(v.number(), v.finite())),
+    /**
+     * Whom the token is for (endpoint, client id, scopes, audience): an authenticator ignores a stored token whose
+     * binding is not its own, so one store shared by two configurations never hands out the wrong token.
+     */
+    binding: v.optional(v.string()),
+  }))()
 
 /**
  * A token set as kept in a {@link TokenStore}.

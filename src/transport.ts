@@ -7,6 +7,12 @@ import type { KyInstance } from 'ky'
  * An adapter is called for every request with the same settings, so it should cache what it builds
  * (connection pools) per distinct setting.
  *
+ * The `fetch` it returns must honour `init`: it may be called with a `Request` that has no body (method,
+ * headers and `redirect: 'manual'` are in the `Request`) and the body and the abort signal in `init` only
+ * (the request path hands them to fetch directly, bypassing a copy of the body stream). A fetch that reads only
+ * the `Request` would send the form POSTs without their body and ignore the timeout. Passing both on to the
+ * runtime's `fetch(input, init)` does it.
+ *
  * @example
  * ```ts
  * import { nodeAdapter } from 'token-client/node'
@@ -51,34 +57,19 @@ export interface TransportOptions {
   allowInsecureHttp?: boolean
 }
 
-/** The runtime we run in, for error messages that name the right adapter. */
-function detectRuntime(): 'node' | 'deno' | 'bun' | 'browser' | 'unknown' {
-  const g = globalThis as {
-    Deno?: unknown
-    Bun?: unknown
-    document?: unknown
-    navigator?: { userAgent?: string }
-  }
-  if (g.Deno !== undefined) return 'deno'
-  if (g.Bun !== undefined) return 'bun'
-  const ua = g.navigator?.userAgent ?? ''
-  if (ua.startsWith('Node.js')) return 'node'
-  if (g.document !== undefined || ua.startsWith('Mozilla/')) return 'browser'
-  return 'unknown'
-}
-
+/** Why `option` cannot be honoured without an adapter, naming the adapter of the runtime we run in. */
 function missingAdapterMessage(option: string): string {
-  const runtime = detectRuntime()
-  switch (runtime) {
-    case 'node':
-      return `${option} needs a fetch adapter: import { nodeAdapter } from 'token-client/node' and pass { adapter: nodeAdapter }.`
-    case 'deno':
-      return `${option} needs a fetch adapter: import { denoAdapter } from 'token-client/deno' and pass { adapter: denoAdapter }.`
-    case 'browser':
-      return `${option} cannot be set in a browser: the browser manages proxies and trusted certificates itself. Remove the option (configure the proxy or CA in the browser or operating system).`
-    default:
-      return `${option} needs a fetch adapter: pass { adapter } (nodeAdapter from 'token-client/node', denoAdapter from 'token-client/deno', or your own FetchAdapter).`
+  const g = globalThis as { Deno?: unknown; document?: unknown; navigator?: { userAgent?: string } }
+  const ua = g.navigator?.userAgent ?? ''
+  const runtime = g.Deno !== undefined ? 'deno' : ua.startsWith('Node.js') ? 'node' : undefined
+  if (runtime === undefined && (g.document !== undefined || ua.startsWith('Mozilla/'))) {
+    return `${option} cannot be set in a browser: the browser manages proxies and certificates itself. Remove the option (set them in the browser or OS).`
   }
+  return `${option} needs a fetch adapter: ${
+    runtime === undefined
+      ? "pass { adapter } (nodeAdapter from 'token-client/node', denoAdapter from 'token-client/deno', or your own)."
+      : `import { ${runtime}Adapter } from 'token-client/${runtime}' and pass { adapter: ${runtime}Adapter }.`
+  }`
 }
 
 /**
@@ -88,13 +79,14 @@ function missingAdapterMessage(option: string): string {
 export function resolveFetch(options: TransportOptions): typeof fetch | undefined {
   const { httpProxyUrl, verify, adapter } = options
   if (adapter !== undefined) {
-    const transport: { httpProxyUrl?: string; verify?: boolean | string } = {}
+    const transport: Parameters<FetchAdapter>[0] = {}
     if (httpProxyUrl !== undefined) transport.httpProxyUrl = httpProxyUrl
     if (verify !== undefined) transport.verify = verify
     return adapter(transport)
   }
-  if (httpProxyUrl !== undefined) throw new TypeError(missingAdapterMessage('httpProxyUrl'))
-  if (verify !== undefined && verify !== true) throw new TypeError(missingAdapterMessage('verify'))
+  const option =
+    httpProxyUrl !== undefined ? 'httpProxyUrl' : verify !== undefined && verify !== true ? 'verify' : ''
+  if (option) throw new TypeError(missingAdapterMessage(option))
   return undefined
 }
 
@@ -118,18 +110,18 @@ export function checkEndpoint(endpoint: string | URL, what: string, allowInsecur
     throw new TypeError(`The ${what} is not an absolute URL.`)
   }
   // Credentials in the URL would be sent nowhere useful (fetch refuses them) and end up in error messages.
-  if (url.username !== '' || url.password !== '') {
+  if (url.username || url.password) {
     throw new TypeError(
-      `The ${what} (${url.origin}) must not carry a user name or password: pass client credentials with authorizationHeader.`,
+      `The ${what} (${url.origin}) must not carry a user name or password: remove them (client credentials go in authorizationHeader).`,
     )
   }
-  if (url.protocol === 'https:') return url
-  if (url.protocol !== 'http:') {
-    throw new TypeError(`The ${what} must be an https:// URL, got ${url.protocol}//${url.host}.`)
-  }
-  if (!allowInsecureHttp && !isLoopbackHost(url.hostname)) {
+  const { protocol } = url
+  if (
+    protocol !== 'https:' &&
+    (protocol !== 'http:' || !(allowInsecureHttp || isLoopbackHost(url.hostname)))
+  ) {
     throw new TypeError(
-      `Refusing to send credentials to ${url.origin} over plain http: use an https:// ${what}, or pass { allowInsecureHttp: true } if this network is trusted.`,
+      `The ${what} must be an https:// URL, not ${protocol}//${url.host}: credentials go over plain http only to loopback, or with { allowInsecureHttp: true } on a trusted network.`,
     )
   }
   return url

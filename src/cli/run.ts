@@ -257,6 +257,17 @@ async function discoverCommand(io: CliIo, options: CliOptions, transport: Transp
   io.stdout.write(`${JSON.stringify(metadata, null, 2)}\n`)
 }
 
+/** What each command does. */
+const commandRunners: Record<
+  CliOptions['command'],
+  (io: CliIo, options: CliOptions, transport: TransportOptions) => Promise<void>
+> = {
+  device,
+  'client-credentials': clientCredentials,
+  refresh,
+  discover: discoverCommand,
+}
+
 function usage(io: CliIo, err: UsageError): number {
   const hint = err.command === undefined ? 'token-client --help' : `token-client ${err.command} --help`
   io.stderr.write(`token-client: ${err.message}\nRun '${hint}' for usage.\n`)
@@ -290,20 +301,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   try {
     const transport = await transportFor(options, io)
-    switch (options.command) {
-      case 'device':
-        await device(io, options, transport)
-        break
-      case 'client-credentials':
-        await clientCredentials(io, options, transport)
-        break
-      case 'refresh':
-        await refresh(io, options, transport)
-        break
-      case 'discover':
-        await discoverCommand(io, options, transport)
-        break
-    }
+    await commandRunners[options.command](io, options, transport)
     return exitCode.ok
   } catch (err) {
     if (io.signal.aborted) {

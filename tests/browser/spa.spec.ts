@@ -126,7 +126,7 @@ test('httpProxyUrl or verify in a browser is a TypeError: the browser manages pr
     {
       name: 'TypeError',
       message:
-        'httpProxyUrl cannot be set in a browser: the browser manages proxies and trusted certificates itself. Remove the option (configure the proxy or CA in the browser or operating system).',
+        'httpProxyUrl cannot be set in a browser: the browser manages proxies and certificates itself. Remove the option (set them in the browser or OS).',
     },
     {
       name: 'TypeError',

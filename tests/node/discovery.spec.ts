@@ -192,7 +192,7 @@ test.describe('discover', () => {
     await expect(discover(`${server.url}/#a`)).rejects.toThrow(/no query or fragment/)
     const withPassword = await rejection(discover(server.url.replace('//', '//user:hunter2@')))
     expect(withPassword).toBeInstanceOf(TypeError)
-    expect((withPassword as Error).message).toMatch(/no user name or password/)
+    expect((withPassword as Error).message).toMatch(/must not carry a user name or password/)
     expect((withPassword as Error).message).not.toContain('hunter2')
     await expect(discover('http://idp.example')).rejects.toThrow(/plain http/)
     await expect(discover('not a url')).rejects.toThrow(TypeError)
