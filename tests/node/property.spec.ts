@@ -156,13 +156,16 @@ const jsonBody = fc
   .oneof(fc.jsonValue(), oauthLike, validish)
   .map((v) => new TextEncoder().encode(JSON.stringify(v)))
 
+/** A field value as a form carries it; JSON text for objects (String() throws on some, e.g. `{ toString: 1 }`). */
+const formValue = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)))
+
 /** Bodies as arbitrary bytes, or as a form built from OAuth-shaped fields. */
 const byteBody = fc.oneof(
   fc.uint8Array({ maxLength: 512 }),
   fc.string({ unit: 'binary' }).map((s) => new TextEncoder().encode(s)),
   oauthLike.map((o) =>
     new TextEncoder().encode(
-      new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString(),
+      new URLSearchParams(Object.entries(o).map(([k, v]) => [k, formValue(v)])).toString(),
     ),
   ),
 )
