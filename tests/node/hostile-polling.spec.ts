@@ -5,30 +5,24 @@
  */
 import { expect, test } from '@playwright/test'
 import { AuthenticationError, DeviceCodeResponse, pollTokenEndpoint } from 'token-client'
-import { authError, failOnUnhandledRejections, gaps, rejection } from '../fixtures/hostile.ts'
 import {
-  json,
-  type Route,
-  type ScriptedServer,
-  startScriptedServer,
-  text,
-} from '../fixtures/scripted-server.ts'
+  authError,
+  failOnUnhandledRejections,
+  gaps,
+  rejection,
+  scriptedServers,
+} from '../fixtures/hostile.ts'
+import { json, type Route, type ScriptedServer, text } from '../fixtures/scripted-server.ts'
 
 failOnUnhandledRejections(test)
 
-const started: ScriptedServer[] = []
-
-test.afterEach(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()))
-})
+const serve = scriptedServers(test)
 
 /** Serves `/token` from a list of behaviours, one per request (the last one repeats). */
 async function scripted(steps: Route[]): Promise<ScriptedServer> {
-  const server = await startScriptedServer({
+  return serve({
     '/token': (req, res, i) => (steps[Math.min(i, steps.length - 1)] as Route)(req, res, i),
   })
-  started.push(server)
-  return server
 }
 
 function device(interval: number, expiresIn = 120): DeviceCodeResponse {

@@ -13,28 +13,18 @@ import {
   getDeviceCode,
   getToken,
 } from 'token-client'
-import { authError, failOnUnhandledRejections, rejection, writeHugeBody } from '../fixtures/hostile.ts'
 import {
-  json,
-  type Route,
-  type ScriptedServer,
-  startScriptedServer,
-  text,
-} from '../fixtures/scripted-server.ts'
+  authError,
+  failOnUnhandledRejections,
+  rejection,
+  scriptedServers,
+  writeHugeBody,
+} from '../fixtures/hostile.ts'
+import { json, text } from '../fixtures/scripted-server.ts'
 
 failOnUnhandledRejections(test)
 
-const started: ScriptedServer[] = []
-
-test.afterEach(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()))
-})
-
-async function serve(routes: Record<string, Route>): Promise<ScriptedServer> {
-  const server = await startScriptedServer(routes)
-  started.push(server)
-  return server
-}
+const serve = scriptedServers(test)
 
 const validToken = { access_token: 'at-valid', token_type: 'Bearer', expires_in: 60 }
 const validDevice = {
@@ -555,7 +545,6 @@ test.describe('broken connections', () => {
     expect(reset.cause).toBeInstanceOf(Error)
     const port = s.port
     await s.close()
-    started.splice(started.indexOf(s), 1)
     const refused = await authError(getDeviceCode(`http://127.0.0.1:${port}/d`, 'cli'))
     expect(refused.message).toMatch(/Could not reach the device authorization endpoint/)
   })

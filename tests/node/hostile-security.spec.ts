@@ -15,28 +15,12 @@ import {
   getToken,
   pollTokenEndpoint,
 } from 'token-client'
-import { authError, failOnUnhandledRejections, rejection } from '../fixtures/hostile.ts'
-import {
-  json,
-  type Route,
-  type ScriptedServer,
-  startScriptedServer,
-  text,
-} from '../fixtures/scripted-server.ts'
+import { authError, failOnUnhandledRejections, rejection, scriptedServers } from '../fixtures/hostile.ts'
+import { json, type Route, startScriptedServer, text } from '../fixtures/scripted-server.ts'
 
 failOnUnhandledRejections(test)
 
-const started: ScriptedServer[] = []
-
-test.afterEach(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()))
-})
-
-async function serve(routes: Record<string, Route>): Promise<ScriptedServer> {
-  const server = await startScriptedServer(routes)
-  started.push(server)
-  return server
-}
+const serve = scriptedServers(test)
 
 /** A port nothing listens on (a server's, just closed). */
 async function closedPort(): Promise<number> {
