@@ -1,3 +1,4 @@
+import type * as v from 'valibot'
 import { AuthenticationError } from './errors.ts'
 import {
   type DeviceCodeInit,
@@ -6,9 +7,16 @@ import {
   parseOrThrow,
 } from './schemas.ts'
 
+/** The fields of a {@link DeviceCodeResponse}: the output of its schema, read-only. */
+type DeviceCodeFields = Readonly<v.InferOutput<typeof deviceCodeInitSchema>>
+
+// The fields are declared by the schema alone (merged into the class below) and set from its validated output.
+export interface DeviceCodeResponse extends DeviceCodeFields {}
+
 /**
  * The answer of a device authorization endpoint (RFC 8628 §3.2): what to show the user, and the device code
- * to poll the token endpoint with.
+ * to poll the token endpoint with. Its read-only fields, `deviceCode`, `userCode`, `verificationUri`,
+ * `verificationUriComplete?`, `expiresIn` (seconds) and `interval` (seconds), are set only from a validated init.
  *
  * @example
  * ```ts
@@ -17,26 +25,14 @@ import {
  * const token = await pollTokenEndpoint(resp, tokenEndpoint, clientId)
  * ```
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor assigns every field of the interface.
 export class DeviceCodeResponse {
-  /** The device verification code: a secret, sent only to the token endpoint. */
-  declare readonly deviceCode: string
-  /** The code the user types at the verification page. */
-  declare readonly userCode: string
-  /** Where the user goes to enter the code (any non-empty string: some servers send a bare host). */
-  declare readonly verificationUri: string
-  /** The verification URI with the user code already in it, when the server sent one. */
-  declare readonly verificationUriComplete?: string
-  /** Lifetime of the device code and user code, in seconds. */
-  declare readonly expiresIn: number
-  /** Minimum seconds between polls; 5 when the server sent none (RFC 8628 §3.2). */
-  declare readonly interval: number
-
   /**
    * @param init - The fields, camelCase. `interval` defaults to 5 seconds.
    * @throws {@link AuthenticationError} when a field is missing or of the wrong type.
    */
   constructor(init: DeviceCodeInit) {
-    // The fields are `declare`d: the validated init is their only source.
+    // The validated init is the fields' only source.
     Object.assign(
       this,
       parseOrThrow(

@@ -3,7 +3,15 @@ import { postForm } from './http.ts'
 import { deviceAuthorizationBodySchema } from './schemas.ts'
 import { checkEndpoint, type TransportOptions } from './transport.ts'
 
-/** Options of {@link getDeviceCode}: the seed's keyword parameters, camelCase, plus {@link TransportOptions}. */
+/**
+ * Options of {@link getDeviceCode}: the seed's keyword parameters, camelCase, plus {@link TransportOptions}.
+ *
+ * @example
+ * ```ts
+ * const options: GetDeviceCodeOptions = { scope: ['openid', 'offline_access'], audience: 'https://api.example' }
+ * await getDeviceCode(deviceEndpoint, 'my-cli', options)
+ * ```
+ */
 export interface GetDeviceCodeOptions extends TransportOptions {
   /** Audience of the token to be issued (sent as `audience`). */
   audience?: string

@@ -1,4 +1,11 @@
-/** The fields an {@link AuthenticationError} carries besides its message. */
+/**
+ * The fields an {@link AuthenticationError} carries besides its message.
+ *
+ * @example
+ * ```ts
+ * throw new AuthenticationError('The token endpoint refused the request.', { status: 400, error: 'invalid_grant' })
+ * ```
+ */
 export interface AuthenticationErrorOptions {
   /** HTTP status of the response that caused the error, when there was one. */
   status?: number
@@ -32,16 +39,17 @@ export interface AuthenticationErrorOptions {
  * ```
  */
 export class AuthenticationError extends Error {
+  // `declare`d: the constructor assigns them from `options`; class-field initialisers would only add code.
   /** HTTP status of the response, when there was one. */
-  readonly status?: number
+  declare readonly status?: number
   /** The OAuth `error` code (RFC 6749 §5.2 / RFC 8628 §3.5), when the server sent one. */
-  readonly error?: string
+  declare readonly error?: string
   /** The OAuth `error_description`, when the server sent one. */
-  readonly errorDescription?: string
+  declare readonly errorDescription?: string
   /** The OAuth `error_uri`, when the server sent one. */
-  readonly errorUri?: string
+  declare readonly errorUri?: string
   /** Seconds the server asked to wait before trying again (`Retry-After` on 429/503). */
-  readonly retryAfter?: number
+  declare readonly retryAfter?: number
 
   /**
    * @param message - What went wrong and what to do about it.
@@ -101,11 +109,11 @@ export class AuthenticationError extends Error {
  */
 export class AuthenticationPending extends Error {
   /** `authorization_pending`, or `slow_down` when the client must add 5 seconds to its interval. */
-  readonly error: 'authorization_pending' | 'slow_down'
+  declare readonly error: 'authorization_pending' | 'slow_down'
   /** HTTP status of the response (400 per RFC 8628, though some servers use 401, 403, 428 or 200). */
-  readonly status: number
+  declare readonly status: number
   /** A new polling interval in seconds, when the server sent one with `slow_down`. */
-  readonly interval?: number
+  declare readonly interval?: number
 
   /**
    * @param error - The OAuth error code the server sent.

@@ -122,7 +122,9 @@ async function readLimitedText(response: Response, tooLarge: () => Authenticatio
  * 1 MiB, and every failure an {@link AuthenticationError} with the request's secrets redacted, its cause chain
  * included. The answer's status is not interpreted.
  */
-export async function exchange(request: Exchange): Promise<{ response: Response; text: string; fail: Fail }> {
+export async function exchange(
+  request: Exchange,
+): Promise<{ response: Response; text: string; fail: Fail; where: string }> {
   const { url, what, transport, form } = request
   const where = `${what} ${url.origin}${url.pathname}` // no query: it may carry keys
   // Built on the first failure only: deriving every encoded form of every secret costs more CPU than the
@@ -210,7 +212,7 @@ export async function exchange(request: Exchange): Promise<{ response: Response;
     const text = await readLimitedText(response, () =>
       fail(`The ${where} sent a body over 1 MiB: refused.`, { status }),
     )
-    return { response, text, fail }
+    return { response, text, fail, where }
   } catch (err) {
     if (userSignal?.aborted) throw userSignal.reason
     if (err instanceof AuthenticationError) throw err
@@ -246,8 +248,7 @@ export async function postForm<TSchema extends v.GenericSchema>(
   post: FormPost,
   schema: TSchema,
 ): Promise<v.InferOutput<TSchema>> {
-  const where = `${post.what} ${post.url.origin}${post.url.pathname}` // no query: it may carry keys
-  const { response, text, fail } = await exchange(post)
+  const { response, text, fail, where } = await exchange(post)
   const { status, headers } = response
   const contentType = headers.get('content-type') ?? ''
   // A form when it says so (GitHub answers that way without a JSON Accept), else JSON whatever the content

@@ -6,7 +6,16 @@ import type { TokenResponse } from './schemas.ts'
 import { getToken } from './token.ts'
 import { checkEndpoint, resolveFetch, type TransportOptions } from './transport.ts'
 
-/** Options of {@link pollTokenEndpoint}. */
+/**
+ * Options of {@link pollTokenEndpoint}: the seed's keyword parameters, camelCase, `onPending` instead of its
+ * prints, plus {@link TransportOptions}.
+ *
+ * @example
+ * ```ts
+ * const options: PollTokenEndpointOptions = { onPending: ({ attempt }) => showWaiting(attempt), signal }
+ * await pollTokenEndpoint(resp, tokenEndpoint, 'my-cli', options)
+ * ```
+ */
 export interface PollTokenEndpointOptions extends TransportOptions {
   /** Audience of the requested token. */
   audience?: string
@@ -112,7 +121,13 @@ export async function pollTokenEndpoint(
         if (err.error === errorSlowDown) interval = Math.max(interval + 5, err.interval ?? 0)
         wait = interval
         onPending?.({ attempt, interval })
-      } else if (err instanceof AuthenticationError && (err.status === 429 || err.status === 503)) {
+      } else if (
+        err instanceof AuthenticationError &&
+        (err.status === 429 || err.status === 503) &&
+        // RFC 8628 §3.5: these end the flow, whatever status they come with.
+        err.error !== 'access_denied' &&
+        err.error !== 'expired_token'
+      ) {
         wait = Math.max(err.retryAfter ?? 0, interval)
       } else if (failuresInRow === 0) {
         throw err

@@ -60,10 +60,12 @@ const maxCauseDepth = 8
 /**
  * Scrubs secrets from the messages (and stacks) of an error's `cause` chain, in place where the objects allow
  * it. Some errors cannot be changed (a `DOMException`'s `message` is a getter, a frozen error refuses
- * everything): such a link is replaced by a plain `Error` with the same name and the scrubbed message.
- * Returns the error to use as the cause.
+ * everything): such a link is replaced by a plain `Error` with the same name and the scrubbed message. A string
+ * cause is scrubbed itself. Returns the error to use as the cause.
  */
 export function redactCauseChain(err: unknown, redact: (text: string) => string, depth = 0): unknown {
+  // A custom fetch may throw (or a cause may be) a bare string, which `toJSON` shows as the cause's message.
+  if (typeof err === 'string') return redact(err)
   if (!(err instanceof Error) || depth >= maxCauseDepth) return err
   const clean = {
     message: redact(err.message),

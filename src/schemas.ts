@@ -31,7 +31,15 @@ const nonEmpty = v.pipe(
 /** Strings the RFCs make optional; `null` is treated as absent, as several servers send it that way. */
 const optionalString = v.nullish(v.string())
 
-/** What a caller gets back from a token endpoint: the camelCase view of RFC 6749 §5.1, plus the raw body. */
+/**
+ * What a caller gets back from a token endpoint: the camelCase view of RFC 6749 §5.1, plus the raw body.
+ * The source of the {@link TokenResponse} type; use it to validate a token response kept elsewhere.
+ *
+ * @example
+ * ```ts
+ * const token: TokenResponse = v.parse(tokenResponseSchema, JSON.parse(cached))
+ * ```
+ */
 export const tokenResponseSchema = /* @__PURE__ */ (() =>
   v.object({
     /** The access token. */
@@ -53,6 +61,11 @@ export const tokenResponseSchema = /* @__PURE__ */ (() =>
 /**
  * A successful token response: the fields of {@link tokenResponseSchema}. `refreshToken` is there only when
  * the server issued one.
+ *
+ * @example
+ * ```ts
+ * const { accessToken, refreshToken, expiresIn }: TokenResponse = await getToken(tokenEndpoint, { authorizationHeader })
+ * ```
  */
 export type TokenResponse = v.InferOutput<typeof tokenResponseSchema>
 
@@ -79,17 +92,34 @@ export const tokenBodySchema = v.pipe(
   }),
 )
 
-/** The fields a {@link DeviceCodeResponse} is built from (RFC 8628 §3.2). */
+/**
+ * The fields of a {@link DeviceCodeResponse} (RFC 8628 §3.2, camelCase): its constructor's argument is this
+ * schema's input, its fields are this schema's output.
+ */
 export const deviceCodeInitSchema = v.object({
+  /** The device verification code: a secret, sent only to the token endpoint. */
   deviceCode: nonEmpty,
+  /** The code the user types at the verification page. */
   userCode: nonEmpty,
+  /** Where the user goes to enter the code (any non-empty string: some servers send a bare host). */
   verificationUri: nonEmpty,
+  /** The verification URI with the user code already in it, when the server sent one. */
   verificationUriComplete: v.optional(v.string()),
+  /** Lifetime of the device code and user code, in seconds. */
   expiresIn: secondsNumber,
+  /** Minimum seconds between polls; 5 when the server sent none (RFC 8628 §3.2). */
   interval: v.optional(secondsNumber, 5),
 })
 
-/** The constructor argument of {@link DeviceCodeResponse}. */
+/**
+ * The constructor argument of {@link DeviceCodeResponse}: `interval` may be left out (5 seconds).
+ *
+ * @example
+ * ```ts
+ * const init: DeviceCodeInit = { deviceCode, userCode: 'BNDJJFXL', verificationUri: 'https://idp.example/device', expiresIn: 600 }
+ * const resp = new DeviceCodeResponse(init)
+ * ```
+ */
 export type DeviceCodeInit = v.InferInput<typeof deviceCodeInitSchema>
 
 /**

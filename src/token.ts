@@ -4,7 +4,15 @@ import { authorizationSecrets } from './redact.ts'
 import { type TokenResponse, tokenBodySchema } from './schemas.ts'
 import { checkEndpoint, type TransportOptions } from './transport.ts'
 
-/** Options of {@link getToken}: the seed's keyword parameters, camelCase, plus {@link TransportOptions}. */
+/**
+ * Options of {@link getToken}: the seed's keyword parameters, camelCase, plus {@link TransportOptions}.
+ *
+ * @example
+ * ```ts
+ * const options: GetTokenOptions = { grantType: GrantType.REFRESH_TOKEN, refreshToken, clientId: 'my-cli' }
+ * await getToken(tokenEndpoint, options)
+ * ```
+ */
 export interface GetTokenOptions extends TransportOptions {
   /** Scopes to request, sent space-separated as `scope` (RFC 6749 §3.3). */
   scopes?: string[]

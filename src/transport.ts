@@ -40,8 +40,9 @@ export interface TransportOptions {
    */
   verify?: boolean | string
   /**
-   * A ky instance to send requests with (the seed's `session`): its hooks, headers, retry settings and `fetch`
-   * apply. It must not set `prefixUrl`.
+   * A ky instance to send requests with (the seed's `session`): its hooks, headers, retry settings, `timeout`
+   * and `fetch` apply (with ours: the shorter timeout wins). Its `prefix` and `baseUrl` do not: the endpoint
+   * is always an absolute URL.
    */
   session?: KyInstance
   /** Turns `httpProxyUrl`/`verify` into a `fetch`: `nodeAdapter` (`token-client/node`) or `denoAdapter` (`token-client/deno`). */
