@@ -181,6 +181,9 @@ test.describe('terminal errors end the poll at once', () => {
     ['some_future_error', 400],
     ['access_denied', 200],
     ['invalid_client', 401],
+    // A terminal error is terminal whatever the status: not retried as rate limiting (RFC 8628 §3.5).
+    ['access_denied', 429],
+    ['expired_token', 503],
   ] as const) {
     test(`${error} with HTTP ${status}: one request`, async () => {
       const s = await scripted([

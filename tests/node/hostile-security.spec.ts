@@ -333,6 +333,8 @@ test.describe('redaction', () => {
       (a) =>
         new Error('outer', { cause: new Error(`inner ${a}`, { cause: new TypeError(`innermost ${a}`) }) }),
       (a) => new Error('outer', { cause: Object.freeze(new DOMException(`frozen dom ${a}`, 'AbortError')) }),
+      // A custom fetch or hook may throw a bare string.
+      (a) => `string ${a}`,
     ]
     for (const thrower of throwers) {
       const session = ky.create({
