@@ -115,6 +115,15 @@ async function readLimitedText(response: Response, tooLarge: () => Authenticatio
   return text + decoder.decode()
 }
 
+/** The request timeout in ms, or a `TypeError` when the caller's `timeout` is not a non-negative number. */
+export function checkTimeout(transport: TransportOptions): number {
+  const timeout = transport.timeout ?? defaultTimeout
+  if (typeof timeout !== 'number' || !(timeout >= 0)) {
+    throw new TypeError(`timeout must be a non-negative number of milliseconds, got ${String(timeout)}.`)
+  }
+  return timeout
+}
+
 /**
  * Sends one request to an authorization server, the one HTTP path of the library (token and device POSTs,
  * metadata GETs): one timeout covering the body, the caller's signal, redirects refused (a credentialed request
@@ -143,10 +152,7 @@ export async function exchange(
   const userSignal = transport.signal
   userSignal?.throwIfAborted()
   const fetchFn = resolveFetch(transport)
-  const timeout = transport.timeout ?? defaultTimeout
-  if (typeof timeout !== 'number' || !(timeout >= 0)) {
-    throw new TypeError(`timeout must be a non-negative number of milliseconds, got ${String(timeout)}.`)
-  }
+  const timeout = checkTimeout(transport)
   // One timeout mechanism, ours, covering the body too: a plain timer aborting one controller (which the
   // caller's signal also aborts), cleared once the body is read. Cheaper than AbortSignal.timeout plus
   // AbortSignal.any on every request. Past the timer limit there is in effect no timeout.

@@ -1,7 +1,7 @@
 import { errorSlowDown, GrantType } from './constants.ts'
-import type { DeviceCodeResponse } from './device-code-response.ts'
+import { DeviceCodeResponse } from './device-code-response.ts'
 import { AuthenticationError, AuthenticationPending } from './errors.ts'
-import { isNetworkFailure, maxTimerDelay } from './http.ts'
+import { checkTimeout, isNetworkFailure, maxTimerDelay } from './http.ts'
 import type { TokenResponse } from './schemas.ts'
 import { getToken } from './token.ts'
 import { checkEndpoint, resolveFetch, type TransportOptions } from './transport.ts'
@@ -69,7 +69,8 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * {@link AuthenticationError} (`error: 'expired_token'`) once `resp.expiresIn` seconds have passed since the call.
  * `access_denied`, `expired_token` and any other error end it at once. Prints nothing: use `onPending`.
  *
- * @param resp - The device authorization response from {@link getDeviceCode}.
+ * @param resp - The device authorization response from {@link getDeviceCode} (a plain object with the same
+ *   fields is validated and accepted).
  * @param tokenEndpoint - The token endpoint URL.
  * @param clientId - The client id.
  * @param options - Scopes, audience, `onPending`, transport options; `signal` aborts the wait and the request.
@@ -92,21 +93,24 @@ export async function pollTokenEndpoint(
 ): Promise<TokenResponse> {
   const { onPending, signal } = options
   signal?.throwIfAborted()
-  // Configuration errors (plain http, proxy without adapter) surface now, not after the first interval.
+  // Configuration errors (plain http, proxy without adapter, a bad timeout) surface now, not after the first interval.
   checkEndpoint(tokenEndpoint, 'token endpoint', options.allowInsecureHttp)
   resolveFetch(options)
+  checkTimeout(options)
+  // A plain object from JavaScript callers is validated too: a missing expiresIn would mean a poll without end.
+  const device = resp instanceof DeviceCodeResponse ? resp : new DeviceCodeResponse(resp)
 
-  const deadline = performance.now() + resp.expiresIn * 1000
-  let interval = resp.interval
+  const deadline = performance.now() + device.expiresIn * 1000
+  let interval = device.interval
   let wait = interval
   let attempt = 0
   let failuresInRow = 0
-  const request = { ...options, grantType: GrantType.DEVICE_CODE, clientId, deviceCode: resp.deviceCode }
+  const request = { ...options, grantType: GrantType.DEVICE_CODE, clientId, deviceCode: device.deviceCode }
 
   for (;;) {
     if (performance.now() + wait * 1000 >= deadline) {
       throw new AuthenticationError(
-        `The device code expired after ${resp.expiresIn} s without approval: start a new device authorization.`,
+        `The device code expired after ${device.expiresIn} s without approval: start a new device authorization.`,
         { error: 'expired_token' },
       )
     }

@@ -207,6 +207,35 @@ test.describe('terminal errors end the poll at once', () => {
   })
 })
 
+test('an invalid timeout is a TypeError at once, not after the first interval', async () => {
+  const s = await scripted([(_req, res) => json(res, 400, { error: 'authorization_pending' })])
+  for (const timeout of [-1, Number.NaN]) {
+    const t0 = performance.now()
+    const err = await rejection(pollTokenEndpoint(device(5), `${s.url}/token`, 'cli', { timeout }))
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(err).toBeInstanceOf(TypeError)
+    expect((err as TypeError).message).toContain('timeout must be a non-negative number')
+  }
+  expect(s.requests('/token')).toEqual([])
+})
+
+test('a plain object is validated: without expiresIn it is an AuthenticationError, not a poll without end', async () => {
+  const s = await scripted([(_req, res) => json(res, 200, { access_token: 'at', expires_in: 60 })])
+  const plain = { deviceCode: 'dc-plain-0123', userCode: 'ABCD-EFGH', verificationUri: 'url', interval: 0 }
+  const err = await authError(
+    pollTokenEndpoint(plain as unknown as DeviceCodeResponse, `${s.url}/token`, 'cli'),
+  )
+  expect(err.message).toContain('expiresIn')
+  expect(s.requests('/token')).toEqual([])
+  const token = await pollTokenEndpoint(
+    { ...plain, expiresIn: 60 } as unknown as DeviceCodeResponse,
+    `${s.url}/token`,
+    'cli',
+  )
+  expect(token.accessToken).toBe('at')
+  expect(s.requests('/token')[0]?.form.get('device_code')).toBe('dc-plain-0123')
+})
+
 test.describe('abort', () => {
   test('during the wait: rejects with the reason at once', async () => {
     const s = await scripted([pending])
