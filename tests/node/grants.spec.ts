@@ -13,27 +13,21 @@ import {
   getToken,
   pollTokenEndpoint,
 } from 'token-client'
+import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { type OidcFixture, type StartOidcProviderOptions, startOidcProvider } from '../fixtures/oidc.ts'
 import { json, type ScriptedServer, startScriptedServer } from '../fixtures/scripted-server.ts'
+import { seedDevice } from '../fixtures/seed-device.ts'
 
 const deviceScopes = ['openid', 'offline_access', 'api:read']
 
-const running: Array<{ close(): Promise<void> }> = []
-
-test.afterEach(async () => {
-  await Promise.all(running.splice(0).map((server) => server.close()))
-})
+const closedAfterTest = closeAfterEach(test)
 
 async function provider(opts?: StartOidcProviderOptions): Promise<OidcFixture> {
-  const op = await startOidcProvider(opts)
-  running.push(op)
-  return op
+  return closedAfterTest(await startOidcProvider(opts))
 }
 
 async function scripted(routes: Parameters<typeof startScriptedServer>[0]): Promise<ScriptedServer> {
-  const server = await startScriptedServer(routes)
-  running.push(server)
-  return server
+  return closedAfterTest(await startScriptedServer(routes))
 }
 
 /** Awaits a promise expected to reject; returns the rejection and when it happened (performance.now()). */
@@ -187,13 +181,7 @@ test.describe('device flow', () => {
   test('AbortSignal aborts a request in flight at once', async () => {
     // A token endpoint that never answers.
     const s = await scripted({ '/token': () => {} })
-    const resp = new DeviceCodeResponse({
-      deviceCode: 'code',
-      userCode: 'BNDJJFXL',
-      verificationUri: 'url',
-      expiresIn: 600,
-      interval: 0,
-    })
+    const resp = seedDevice({ expiresIn: 600, interval: 0 })
     const controller = new AbortController()
     const polling = rejection(
       pollTokenEndpoint(resp, `${s.url}/token`, 'abc123', { signal: controller.signal }),
@@ -242,13 +230,7 @@ test.describe('device flow', () => {
 
   test('expiry deadline on a real clock: stops once expiresIn has passed since the call', async () => {
     const s = await scripted({ '/token': (_req, res) => json(res, 400, { error: 'authorization_pending' }) })
-    const resp = new DeviceCodeResponse({
-      deviceCode: 'code',
-      userCode: 'BNDJJFXL',
-      verificationUri: 'url',
-      expiresIn: 2,
-      interval: 0.5,
-    })
+    const resp = seedDevice({ expiresIn: 2, interval: 0.5 })
     const started = performance.now()
     const { error, at } = await rejection(pollTokenEndpoint(resp, `${s.url}/token`, 'abc123'))
     expect(error).toBeInstanceOf(AuthenticationError)
@@ -273,13 +255,7 @@ test.describe('slow_down', () => {
         return json(res, 200, { access_token: 'abc', refresh_token: 'def', expires_in: 60 })
       },
     })
-    const resp = new DeviceCodeResponse({
-      deviceCode: 'code',
-      userCode: 'BNDJJFXL',
-      verificationUri: 'url',
-      expiresIn: 600,
-      interval: 0,
-    })
+    const resp = seedDevice({ expiresIn: 600, interval: 0 })
     const pending: Array<{ attempt: number; interval: number }> = []
     const token = await pollTokenEndpoint(resp, `${s.url}/token`, 'abc123', {
       onPending: (i) => pending.push(i),

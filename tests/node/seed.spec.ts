@@ -17,30 +17,11 @@ import {
   pollTokenEndpoint,
   utf8,
 } from 'token-client'
-import { json, type ScriptedServer, startScriptedServer, text } from '../fixtures/scripted-server.ts'
+import { rejection, scriptedServers } from '../fixtures/hostile.ts'
+import { json, text } from '../fixtures/scripted-server.ts'
+import { seedDevice } from '../fixtures/seed-device.ts'
 
-let server: ScriptedServer | undefined
-
-test.afterEach(async () => {
-  await server?.close()
-  server = undefined
-})
-
-/** Starts the scripted server for this test; afterEach closes it. */
-async function serve(routes: Parameters<typeof startScriptedServer>[0]): Promise<ScriptedServer> {
-  server = await startScriptedServer(routes)
-  return server
-}
-
-/** Awaits a promise expected to reject and returns the rejection. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a rejection, got a resolution')
-}
+const serve = scriptedServers(test)
 
 test.describe('seed: get_basic_authorization_header', () => {
   test('plain id and secret', () => {
@@ -191,13 +172,7 @@ test.describe('seed: get_device_code', () => {
 test.describe('seed: poll_token_endpoint', () => {
   test('always authorization_pending until the device code expires → AuthenticationError', async () => {
     const s = await serve({ '/token': (_req, res) => json(res, 400, { error: errorAuthPending }) })
-    const resp = new DeviceCodeResponse({
-      deviceCode: 'code',
-      userCode: 'BNDJJFXL',
-      verificationUri: 'url',
-      expiresIn: 1,
-      interval: 1,
-    })
+    const resp = seedDevice({ expiresIn: 1, interval: 1 })
     const err = await rejection(pollTokenEndpoint(resp, `${s.url}/token`, 'abc123'))
     expect(err).toBeInstanceOf(AuthenticationError)
   })
@@ -206,13 +181,7 @@ test.describe('seed: poll_token_endpoint', () => {
     const s = await serve({
       '/token': (_req, res) => json(res, 200, { access_token: 'abc', refresh_token: 'def', expires_in: 60 }),
     })
-    const resp = new DeviceCodeResponse({
-      deviceCode: 'code',
-      userCode: 'BNDJJFXL',
-      verificationUri: 'url',
-      expiresIn: 600,
-      interval: 0,
-    })
+    const resp = seedDevice({ expiresIn: 600, interval: 0 })
     const token = await pollTokenEndpoint(resp, `${s.url}/token`, 'abc123', { scopes: ['my_scope'] })
     expect(token.accessToken).toBe('abc')
     expect(token.refreshToken).toBe('def')
