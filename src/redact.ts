@@ -58,37 +58,33 @@ export function authorizationSecrets(header: string | undefined): string[] {
 const maxCauseDepth = 8
 
 /**
- * Scrubs secrets from the messages (and stacks) of an error's `cause` chain, in place where the objects allow
- * it. Some errors cannot be changed (a `DOMException`'s `message` is a getter, a frozen error refuses
- * everything): such a link is replaced by a plain `Error` with the same name and the scrubbed message. A string
- * cause is scrubbed itself. Returns the error to use as the cause.
+ * Copies an error's `cause` chain with secrets scrubbed from every message and stack. Each link becomes a plain
+ * `Error` keeping only `name`, `message`, `stack`, `code` and `cause`: the originals may carry much more that
+ * `util.inspect` or a logger prints (ky's errors hold the whole `request` with its `Authorization` header), and
+ * some cannot be changed at all (a `DOMException`'s `message` is a getter, a frozen error refuses everything).
+ * A cause that is not an `Error` is kept as scrubbed text; links past the eighth are dropped.
  */
 export function redactCauseChain(err: unknown, redact: (text: string) => string, depth = 0): unknown {
-  // A custom fetch may throw (or a cause may be) a bare string, which `toJSON` shows as the cause's message.
-  if (typeof err === 'string') return redact(err)
-  if (!(err instanceof Error) || depth >= maxCauseDepth) return err
-  const clean = {
-    message: redact(err.message),
-    stack: typeof err.stack === 'string' ? redact(err.stack) : err.stack,
-    cause: redactCauseChain(err.cause, redact, depth + 1),
-  }
-  try {
-    for (const key of ['message', 'stack', 'cause'] as const) {
-      if (clean[key] === err[key]) continue
-      Object.defineProperty(err, key, {
-        value: clean[key],
-        writable: true,
-        configurable: true,
-        enumerable: false,
-      })
-      // defineProperty on a frozen object throws, but a non-configurable own property may silently keep its value.
-      if (err[key] !== clean[key]) throw new TypeError('immutable')
+  if (err === undefined || depth >= maxCauseDepth) return undefined
+  // Anything else that is not an Error (a plain object may hold a request) is kept only as scrubbed text.
+  if (!(err instanceof Error)) {
+    let text: string
+    try {
+      text = String(err)
+    } catch {
+      text = typeof err
     }
-    return err
-  } catch {
-    const copy = new Error(clean.message, clean.cause === undefined ? undefined : { cause: clean.cause })
-    copy.name = err.name
-    Object.defineProperty(copy, 'stack', { value: clean.stack, writable: true, configurable: true })
-    return copy
+    return redact(text)
   }
+  const cause = redactCauseChain(err.cause, redact, depth + 1)
+  const copy = new Error(redact(err.message), cause === undefined ? undefined : { cause })
+  copy.name = err.name
+  const { code } = err as { code?: unknown }
+  if (typeof code === 'string' || typeof code === 'number') Object.assign(copy, { code })
+  Object.defineProperty(copy, 'stack', {
+    value: typeof err.stack === 'string' ? redact(err.stack) : err.stack,
+    writable: true,
+    configurable: true,
+  })
+  return copy
 }

@@ -356,6 +356,20 @@ test.describe('redaction', () => {
   })
 })
 
+test("a session timeout: ky's error holds the whole request, yet inspecting the error shows no secret", async () => {
+  const s = await serve({ '/t': () => {} })
+  const session = ky.create({ timeout: 200 })
+  for (const authorizationHeader of [basic, bearer]) {
+    const err = await authError(getToken(`${s.url}/t`, { session, authorizationHeader, refreshToken }))
+    const shown = [inspect(err, { depth: 20, showHidden: true }), JSON.stringify(err)].join('\n')
+    expect(shown).toContain('Timeout')
+    expectNoSecret(err)
+    expect(shown).not.toContain(authorizationHeader)
+    expect(shown).not.toContain(authorizationHeader.split(' ')[1])
+    expect(shown).not.toContain(refreshToken)
+  }
+})
+
 test.describe('the error object', () => {
   test('carries status, error, errorDescription, errorUri, cause; toJSON holds only those and name/message', async () => {
     const s = await serve({
