@@ -362,6 +362,13 @@ export abstract class Authenticator {
 
     const endpoints = await this.#resolveEndpoints()
     const { response, obtainedAt } = await this.obtain(endpoints, previous)
+    // RFC 6749 §7.1: a client must not use a token whose type it does not understand; this one sends Bearer
+    // (RFC 6750). A server that omits token_type is read as Bearer.
+    if (response.tokenType !== undefined && !/^bearer$/i.test(response.tokenType)) {
+      throw new AuthenticationError(
+        `The token endpoint issued a token of type "${response.tokenType}", but this authenticator uses Bearer tokens only (RFC 6750): configure the client at the server for Bearer tokens.`,
+      )
+    }
     const next: StoredToken = { accessToken: response.accessToken, obtainedAt, binding: this.#binding }
     if (response.expiresIn !== undefined) next.expiresAt = obtainedAt + response.expiresIn * 1000
     if (response.refreshToken !== undefined) next.refreshToken = response.refreshToken

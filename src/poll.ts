@@ -65,7 +65,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  *
  * Waits `resp.interval` seconds (on a real clock) before each request; on `slow_down` adds 5 seconds for that
  * and every later request (or takes the server's new interval when larger); on 429/503 waits the longer of
- * `Retry-After` and the interval; survives up to 3 consecutive network failures; gives up with an
+ * `Retry-After` and the interval; survives up to 3 consecutive network failures, doubling the interval after each (RFC 8628 §3.5); gives up with an
  * {@link AuthenticationError} (`error: 'expired_token'`) once `resp.expiresIn` seconds have passed since the call.
  * `access_denied`, `expired_token` and any other error end it at once. Prints nothing: use `onPending`.
  *
@@ -141,6 +141,9 @@ export async function pollTokenEndpoint(
           { cause: err },
         )
       } else {
+        // RFC 8628 §3.5: after a connection failure the client MUST poll less often; doubling the interval,
+        // as the RFC recommends, for this and every later request.
+        interval *= 2
         wait = interval
       }
     }

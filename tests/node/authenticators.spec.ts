@@ -222,6 +222,24 @@ test.describe('ClientCredentialsAuthenticator', () => {
     expect(op.tokenRequests()).toBe(2)
   })
 
+  test('a token type other than Bearer is refused (RFC 6749 §7.1); bearer in any case is fine', async () => {
+    const types = ['DPoP', 'bearer']
+    const server = await scripted({
+      '/token': (_req, res, i) =>
+        json(res, 200, { access_token: `t-${i}`, token_type: types[i], expires_in: 60 }),
+    })
+    const make = () =>
+      new ClientCredentialsAuthenticator({
+        tokenEndpoint: `${server.url}/token`,
+        clientId: 'svc',
+        clientSecret: 'svc-secret-value',
+      })
+    const refused = await rejection(make().getAccessToken())
+    expect(refused).toBeInstanceOf(AuthenticationError)
+    expect((refused as Error).message).toContain('"DPoP"')
+    expect(await make().getAccessToken()).toBe('t-1')
+  })
+
   test("clientAuth 'basic-unencoded' and 'post'; a failure never shows the secret", async () => {
     const secret = 's3cr3t:with/odd?chars&+ %'
     const server = await scripted({

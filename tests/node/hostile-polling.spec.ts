@@ -135,11 +135,16 @@ test.describe('the deadline', () => {
 })
 
 test.describe('network failures', () => {
-  test('3 in a row are retried with the interval as back-off; the 4th ends it, the last error as cause', async () => {
+  test('3 in a row are retried, the interval doubling each time (RFC 8628 §3.5); the 4th ends it, the last error as cause', async () => {
     const s = await scripted([destroy])
-    const err = await authError(pollTokenEndpoint(device(1), `${s.url}/token`, 'cli'))
+    const err = await authError(pollTokenEndpoint(device(0.5), `${s.url}/token`, 'cli'))
     expect(s.requests('/token')).toHaveLength(4)
-    for (const gap of gaps(times(s))) expect(gap).toBeGreaterThanOrEqual(1000)
+    const observed = gaps(times(s))
+    expect(observed).toHaveLength(3)
+    observed.forEach((gap, i) => {
+      expect(gap).toBeGreaterThanOrEqual(500 * 2 ** (i + 1))
+      expect(gap).toBeLessThan(500 * 2 ** (i + 1) + 1500)
+    })
     expect(err.message).toMatch(/4 times in a row/)
     expect(err.cause).toBeInstanceOf(AuthenticationError)
     const last = err.cause as AuthenticationError
