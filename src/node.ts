@@ -1,10 +1,45 @@
 import { readFileSync } from 'node:fs'
-import { Agent, type Dispatcher, ProxyAgent, fetch as undiciFetch } from 'undici'
+// Types only: undici is an optional peer dependency, imported at run time on the first request (so that
+// `fileStore` works without it).
+import type { Dispatcher, ProxyAgent } from 'undici'
 import { type AdapterSettings, fetchPerSetting, parseProxyUrl, readCaBundle } from './adapter-settings.ts'
 import type { FetchAdapter } from './transport.ts'
 
 export { fileStore } from './file-store.ts'
 export type { FetchAdapter } from './transport.ts'
+
+type Undici = typeof import('undici')
+
+const undiciMissing = 'nodeAdapter needs the undici package: npm install undici'
+
+let undiciInstalled: boolean | undefined
+
+/**
+ * Throws a `TypeError` now, when undici cannot be found, rather than from the first request, where the
+ * failure would read as an unreachable server. `import.meta.resolve` only resolves the path (no loading).
+ */
+function checkUndiciInstalled(): void {
+  if (undiciInstalled === undefined) {
+    try {
+      // A bundler without import.meta.resolve: the import on the first request reports it instead.
+      if (typeof import.meta.resolve === 'function') import.meta.resolve('undici')
+      undiciInstalled = true
+    } catch {
+      undiciInstalled = false
+    }
+  }
+  if (!undiciInstalled) throw new TypeError(undiciMissing)
+}
+
+let undiciLoading: Promise<Undici> | undefined
+
+/** undici, imported once, on the first request of any setting. */
+function loadUndici(): Promise<Undici> {
+  undiciLoading ??= import('undici').catch((err: unknown) => {
+    throw new TypeError(undiciMissing, { cause: err })
+  })
+  return undiciLoading
+}
 
 /** TLS options for undici's connector: `verify` applies to every TLS connection, the proxy's included. */
 function tlsOptions(verify: boolean | string | undefined): { rejectUnauthorized?: boolean; ca?: string } {
@@ -13,9 +48,13 @@ function tlsOptions(verify: boolean | string | undefined): { rejectUnauthorized?
   return {}
 }
 
-function createDispatcher({ httpProxyUrl, verify }: AdapterSettings): Dispatcher {
+/**
+ * Checks a setting now (a bad proxy URL or CA file is a `TypeError` from the adapter call, before any request)
+ * and returns how to build its dispatcher once undici is loaded.
+ */
+function dispatcherFactory({ httpProxyUrl, verify }: AdapterSettings): (undici: Undici) => Dispatcher {
   const tls = tlsOptions(verify)
-  if (httpProxyUrl === undefined) return new Agent({ connect: tls })
+  if (httpProxyUrl === undefined) return ({ Agent }) => new Agent({ connect: tls })
   const proxy = parseProxyUrl(httpProxyUrl)
   const options: ProxyAgent.Options = { uri: proxy.origin, requestTls: tls, proxyTls: tls }
   if (proxy.credentials !== undefined) {
@@ -23,11 +62,24 @@ function createDispatcher({ httpProxyUrl, verify }: AdapterSettings): Dispatcher
     const { username, password } = proxy.credentials
     options.token = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`
   }
-  return new ProxyAgent(options)
+  return ({ ProxyAgent }) => new ProxyAgent(options)
 }
 
-function createFetch(dispatcher: Dispatcher): typeof fetch {
+function createFetch(settings: AdapterSettings): typeof fetch {
+  checkUndiciInstalled()
+  const buildDispatcher = dispatcherFactory(settings)
+  // undici and this setting's one dispatcher (its connection pool), ready after the first request.
+  let loading: Promise<{ undiciFetch: Undici['fetch']; dispatcher: Dispatcher }> | undefined
+  let loaded: { undiciFetch: Undici['fetch']; dispatcher: Dispatcher } | undefined
   return async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    if (loaded === undefined) {
+      loading ??= loadUndici().then((undici) => ({
+        undiciFetch: undici.fetch,
+        dispatcher: buildDispatcher(undici),
+      }))
+      loaded = await loading
+    }
+    const { undiciFetch, dispatcher } = loaded
     // ky hands us a global Request; npm undici's fetch does not recognise a Request of Node's built-in undici
     // (it would stringify it), so everything it carries is passed explicitly.
     // A string body given alongside (the core passes its form so) is sent as is: no stream to build and drain
@@ -55,7 +107,9 @@ function createFetch(dispatcher: Dispatcher): typeof fetch {
  * bundle instead of the system roots (for the target and an https:// proxy alike).
  *
  * Each distinct setting gets one dispatcher, created on first use and reused (keep-alive); the adapter returns
- * the same `fetch` for the same setting. Idle connections do not keep the process alive.
+ * the same `fetch` for the same setting. Idle connections do not keep the process alive. undici itself is
+ * imported on the first request; calling the adapter without undici installed throws a `TypeError` saying
+ * `npm install undici` (importing `token-client/node`, e.g. for `fileStore`, does not need it).
  *
  * @example
  * ```ts
@@ -70,6 +124,4 @@ function createFetch(dispatcher: Dispatcher): typeof fetch {
  * })
  * ```
  */
-export const nodeAdapter: FetchAdapter = fetchPerSetting((settings) =>
-  createFetch(createDispatcher(settings)),
-)
+export const nodeAdapter: FetchAdapter = fetchPerSetting(createFetch)

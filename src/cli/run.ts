@@ -57,6 +57,14 @@ export interface CliIo {
  */
 export const exitCode = { ok: 0, authFailed: 1, usage: 2, interrupted: 130 } as const
 
+/**
+ * A setting the CLI cannot work with (a TOKEN_CLIENT_PROXY that is no proxy URL, an unreadable --cacert, undici
+ * not installed): exit code 2 like a usage error, but without the pointer to `--help`.
+ */
+class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
 /** The fetch adapter for --proxy/--cacert/--insecure, loaded only when needed (it pulls in undici on Node). */
 async function loadAdapter(): Promise<FetchAdapter> {
   const deno = 'Deno' in globalThis
@@ -65,6 +73,14 @@ async function loadAdapter(): Promise<FetchAdapter> {
   const entry = (await import(specifier)) as { nodeAdapter?: FetchAdapter; denoAdapter?: FetchAdapter }
   const adapter = deno ? entry.denoAdapter : entry.nodeAdapter
   if (adapter === undefined) throw new Error(`${specifier} exports no fetch adapter.`)
+  if (!deno) {
+    try {
+      // Without settings the only thing nodeAdapter can refuse is a missing undici (an optional peer dependency).
+      adapter({})
+    } catch {
+      throw new ConfigError('--proxy/--cacert/--insecure need the undici package: npm install undici')
+    }
+  }
   return adapter
 }
 
@@ -74,12 +90,30 @@ async function transportFor(options: CliOptions, io: CliIo): Promise<TransportOp
   // A proxy that needs a password comes from the environment: argv is visible to other users.
   const proxy = options.proxy ?? (io.env.TOKEN_CLIENT_PROXY || undefined)
   if (proxy !== undefined || options.cacert !== undefined || options.insecure) {
-    transport.adapter = await loadAdapter()
-    if (proxy !== undefined) transport.httpProxyUrl = proxy
-    if (options.cacert !== undefined) transport.verify = options.cacert
-    if (options.insecure) transport.verify = false
+    const adapter = await loadAdapter()
+    const settings: Parameters<FetchAdapter>[0] = {}
+    if (proxy !== undefined) settings.httpProxyUrl = proxy
+    if (options.cacert !== undefined) settings.verify = options.cacert
+    if (options.insecure) settings.verify = false
+    try {
+      // The adapter checks the proxy URL and reads the CA file now: their errors are the caller's to fix.
+      adapter(settings)
+    } catch (err) {
+      throw new ConfigError(err instanceof Error ? err.message : String(err))
+    }
+    Object.assign(transport, settings, { adapter })
   }
   return transport
+}
+
+/**
+ * Server-provided text made safe for a terminal: C0 and C1 control characters (ESC, CSI, BEL...) removed, tabs
+ * and newlines kept. A hostile server could otherwise rewrite what the person sees, e.g. show a fake URL
+ * (RFC 8628 §5.4).
+ */
+function terminalSafe(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '')
 }
 
 /** Where each secret the CLI takes comes from: an environment variable, or stdin with a flag; never argv. */
@@ -180,14 +214,15 @@ function showDeviceCode(io: CliIo, code: DeviceCodeResponse): void {
     '',
     'To sign in, open this page in a browser:',
     '',
-    `    ${code.verificationUri}`,
+    `    ${terminalSafe(code.verificationUri)}`,
     '',
     'and enter the code:',
     '',
-    `    ${code.userCode}`,
+    `    ${terminalSafe(code.userCode)}`,
     '',
   ]
-  const complete = code.verificationUriComplete
+  const complete =
+    code.verificationUriComplete === undefined ? undefined : terminalSafe(code.verificationUriComplete)
   if (complete !== undefined) {
     lines.push(`Or open ${complete} (the code is filled in)${io.stderrIsTty ? ', or scan:' : '.'}`, '')
     if (io.stderrIsTty) lines.push(terminalQrCode(complete), '')
@@ -309,12 +344,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return exitCode.interrupted
     }
     if (err instanceof UsageError) return usage(io, err)
-    if (err instanceof TypeError) {
-      // Our own option checks (an endpoint URL from metadata, a proxy URL, a CA file) throw TypeError.
-      io.stderr.write(`token-client: ${err.message}\n`)
-      return exitCode.usage
-    }
-    io.stderr.write(`token-client: ${err instanceof Error ? err.message : String(err)}\n`)
-    return exitCode.authFailed
+    // Error messages may quote the server (error_description, metadata values).
+    io.stderr.write(`token-client: ${terminalSafe(err instanceof Error ? err.message : String(err))}\n`)
+    // The options and the settings are checked before any request: a TypeError after that (an http:// endpoint
+    // in the server's metadata, say) is the server's doing, not a usage error.
+    return err instanceof ConfigError ? exitCode.usage : exitCode.authFailed
   }
 }

@@ -3,18 +3,21 @@
  * a real forward proxy (npm `proxy`) that records what it carries, a real HTTPS token endpoint whose
  * certificate is signed by a throwaway CA (npm `selfsigned`), and the oidc-provider fixture as the target.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
 import ky from 'ky'
 import { generate } from 'selfsigned'
 import { AuthenticationError, getBasicAuthorizationHeader, getToken } from 'token-client'
 import { nodeAdapter } from 'token-client/node'
+import { startProcess } from '../fixtures/child-process.ts'
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { rejection } from '../fixtures/hostile.ts'
 import { type OidcFixture, startOidcProvider } from '../fixtures/oidc.ts'
 import { type StartProxyOptions, startProxy, type TestProxy } from '../fixtures/proxy.ts'
 import { json, startScriptedServer } from '../fixtures/scripted-server.ts'
 import { createTestCa, type HttpsTokenServer, startHttpsTokenServer, type TestCa } from '../fixtures/tls.ts'
+import { packageWithoutUndici } from '../fixtures/without-undici.ts'
 
 const closedAfterTest = closeAfterEach(test)
 
@@ -331,8 +334,34 @@ test('the core bundle does not import undici or any Node built-in; the node entr
   expect(core).not.toMatch(/from\s+["'](node:|fs|http|https|net|tls|crypto|buffer)["']/)
   const imports = [...core.matchAll(/^import .* from ["']([^"']+)["'];?$/gm)].map((m) => m[1])
   expect(new Set(imports)).toEqual(new Set(['ky', 'valibot']))
+  // undici is an optional peer dependency: imported on the first request only, never statically.
   const node = await readFile(new URL('../../dist/node.js', import.meta.url), 'utf8')
-  expect(node).toMatch(/from "undici"/)
+  expect(node).not.toMatch(/from\s*["']undici["']/)
+  expect(node).toMatch(/import\("undici"\)/)
   const deno = await readFile(new URL('../../dist/deno.js', import.meta.url), 'utf8')
   expect(deno).not.toMatch(/^import /m)
+})
+
+test('without undici installed, token-client/node imports; nodeAdapter is a TypeError saying npm install undici', async () => {
+  const pkg = closedAfterTest(await packageWithoutUndici())
+  const server = closedAfterTest(await startScriptedServer({ '/token': (_req, res) => json(res, 200, {}) }))
+  const script = join(pkg.dir, 'without-undici.mjs')
+  await writeFile(
+    script,
+    `import { getToken } from 'token-client'
+import { fileStore, nodeAdapter } from 'token-client/node'
+const describe = (err) => ({ name: err.name, message: err.message })
+const out = { fileStore: typeof fileStore('${join(pkg.dir, 'store.json')}').get }
+try { nodeAdapter({}) } catch (err) { out.adapter = describe(err) }
+await getToken('${server.url}/token', { authorizationHeader: 'Basic eDp5', adapter: nodeAdapter, httpProxyUrl: 'http://127.0.0.1:9' })
+  .catch((err) => { out.getToken = describe(err) })
+console.log(JSON.stringify(out))
+`,
+  )
+  const result = await closedAfterTest(startProcess(process.execPath, [script], { cwd: pkg.dir })).exited
+  expect(result.stderr).toBe('')
+  expect(result.code).toBe(0)
+  const hint = { name: 'TypeError', message: 'nodeAdapter needs the undici package: npm install undici' }
+  expect(JSON.parse(result.stdout)).toEqual({ fileStore: 'function', adapter: hint, getToken: hint })
+  expect(server.requests()).toHaveLength(0)
 })

@@ -12,6 +12,8 @@ import { type ProcessResult, type StartedProcess, startProcess } from '../fixtur
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { type OidcFixture, type StartOidcProviderOptions, startOidcProvider } from '../fixtures/oidc.ts'
 import { startProxy } from '../fixtures/proxy.ts'
+import { json, startScriptedServer } from '../fixtures/scripted-server.ts'
+import { packageWithoutUndici } from '../fixtures/without-undici.ts'
 
 const cli = 'dist/cli.js'
 const deno = 'node_modules/.bin/deno'
@@ -416,5 +418,78 @@ test.describe('token-client CLI', () => {
     )
     expect(insecure.code).toBe(2)
     expect(insecure.stderr).toContain('--unsafely-ignore-certificate-errors')
+  })
+
+  test('without undici installed, --proxy/--cacert/--insecure exit 2 saying npm install undici', async () => {
+    const pkg = closedAfterTest(await packageWithoutUndici())
+    const base = ['client-credentials', '--token-endpoint', 'http://127.0.0.1:9/token', '--client-id', 'c']
+    const results = await Promise.all(
+      [['--proxy', 'http://127.0.0.1:9'], ['--cacert', '/nonexistent/ca.pem'], ['--insecure']].map(
+        (flags) =>
+          closedAfterTest(
+            startProcess(process.execPath, ['dist/cli.js', ...base, ...flags], {
+              cwd: pkg.dir,
+              env: { ...process.env, TOKEN_CLIENT_SECRET: 'x' },
+            }),
+          ).exited,
+      ),
+    )
+    for (const result of results) {
+      expect(result.stdout).toBe('')
+      expect(result.stderr).toBe(
+        'token-client: --proxy/--cacert/--insecure need the undici package: npm install undici\n',
+      )
+      expect(result.code).toBe(2)
+    }
+  })
+
+  test('control characters in what the server sends never reach the terminal (RFC 8628 §5.4)', async () => {
+    const server = closedAfterTest(
+      await startScriptedServer({
+        '/device': (_req, res) =>
+          json(res, 200, {
+            device_code: 'device-code-1',
+            user_code: 'WDJB\u001b[2J-MJHT',
+            verification_uri: 'https://idp.example/device\u001b]8;;https://evil.example\u0007',
+            verification_uri_complete: 'https://idp.example/device?c=\u009b2JWDJB',
+            expires_in: 60,
+            interval: 1,
+          }),
+        '/token': (_req, res) =>
+          json(res, 400, {
+            error: 'access_denied',
+            error_description: 'denied \u001b[31mred\u001b[0m\u009b2J\u0007',
+          }),
+      }),
+    )
+    const result = await run([
+      'device',
+      '--token-endpoint',
+      `${server.url}/token`,
+      '--device-endpoint',
+      `${server.url}/device`,
+      '--client-id',
+      'c',
+    ])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('WDJB[2J-MJHT')
+    expect(result.stderr).toContain('https://idp.example/device]8;;https://evil.example')
+    expect(result.stderr).toContain('access_denied: denied [31mred[0m2J')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character may come through.
+    expect(result.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/)
+    expect(server.requests('/token')).toHaveLength(1)
+  })
+
+  test("a plain-http token endpoint in the server's metadata is the server's fault: exit 1, not 2", async () => {
+    const server = closedAfterTest(await startScriptedServer())
+    server.route('/.well-known/oauth-authorization-server', (_req, res) =>
+      json(res, 200, { issuer: server.url, token_endpoint: 'http://idp.example/token' }),
+    )
+    const result = await run(['client-credentials', '--issuer', server.url, '--client-id', 'c'], {
+      env: { TOKEN_CLIENT_SECRET: 'x' },
+    })
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toContain('http://idp.example')
+    expect(result.code).toBe(1)
   })
 })
