@@ -1,4 +1,4 @@
-import { discover } from './discovery.ts'
+import { resolveEndpoints } from './discovery.ts'
 import { AuthenticationError } from './errors.ts'
 import type { TokenResponse } from './schemas.ts'
 import { memoryStore, type StoredToken, type TokenStore } from './token-store.ts'
@@ -381,25 +381,8 @@ export abstract class Authenticator {
   }
 
   #resolveEndpoints(): Promise<AuthenticatorEndpoints> {
-    const explicit = this.#explicit
-    // The constructor checked that, without an issuer, every required endpoint is given.
-    if (this.#issuer === undefined || this.#required.every((name) => explicit[name] !== undefined)) {
-      return Promise.resolve({ ...explicit, tokenEndpoint: explicit.tokenEndpoint as string | URL })
-    }
     if (this.#endpoints === undefined) {
-      const pending = discover(this.#issuer, this.transport).then((metadata): AuthenticatorEndpoints => {
-        const endpoints: AuthenticatorEndpoints = {
-          tokenEndpoint: explicit.tokenEndpoint ?? metadata.token_endpoint ?? '',
-        }
-        const device = explicit.deviceAuthorizationEndpoint ?? metadata.device_authorization_endpoint
-        if (device !== undefined) endpoints.deviceAuthorizationEndpoint = device
-        if (endpoints.tokenEndpoint === '') {
-          throw new AuthenticationError(
-            `The metadata of ${String(this.#issuer)} names no token_endpoint: pass tokenEndpoint.`,
-          )
-        }
-        return endpoints
-      })
+      const pending = resolveEndpoints(this.#issuer, this.#explicit, this.#required, this.transport)
       this.#endpoints = pending
       // A failed discovery is tried again on the next call, not remembered.
       pending.catch(() => {

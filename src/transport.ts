@@ -94,15 +94,33 @@ export function resolveFetch(options: TransportOptions): typeof fetch | undefine
 const loopbackHosts = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i
 
 /** Whether a URL hostname is loopback (`localhost`, 127.0.0.0/8, `[::1]`): plain http never leaves the machine there. */
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   return loopbackHosts.test(hostname)
+}
+
+/** How a message tells the caller to fix an endpoint: the library names its options, the CLI its flags. */
+export interface EndpointRemedies {
+  /** Where credentials go instead of the URL. */
+  credentials: string
+  /** How to allow plain http to a remote host. */
+  insecureHttp: string
+}
+
+const libraryRemedies: EndpointRemedies = {
+  credentials: 'client credentials go in authorizationHeader',
+  insecureHttp: '{ allowInsecureHttp: true }',
 }
 
 /**
  * Parses an endpoint and applies the transport security rule: `https:`, or `http:` only on loopback
  * (`localhost`, 127.0.0.0/8, `[::1]`) unless `allowInsecureHttp` is set.
  */
-export function checkEndpoint(endpoint: string | URL, what: string, allowInsecureHttp = false): URL {
+export function checkEndpoint(
+  endpoint: string | URL,
+  what: string,
+  allowInsecureHttp = false,
+  remedies: EndpointRemedies = libraryRemedies,
+): URL {
   let url: URL
   try {
     url = new URL(endpoint)
@@ -113,7 +131,7 @@ export function checkEndpoint(endpoint: string | URL, what: string, allowInsecur
   // Credentials in the URL would be sent nowhere useful (fetch refuses them) and end up in error messages.
   if (url.username || url.password) {
     throw new TypeError(
-      `The ${what} (${url.origin}) must not carry a user name or password: remove them (client credentials go in authorizationHeader).`,
+      `The ${what} (${url.origin}) must not carry a user name or password: remove them (${remedies.credentials}).`,
     )
   }
   const { protocol } = url
@@ -122,7 +140,7 @@ export function checkEndpoint(endpoint: string | URL, what: string, allowInsecur
     (protocol !== 'http:' || !(allowInsecureHttp || isLoopbackHost(url.hostname)))
   ) {
     throw new TypeError(
-      `The ${what} must be an https:// URL, not ${protocol}//${url.host}: credentials go over plain http only to loopback, or with { allowInsecureHttp: true } on a trusted network.`,
+      `The ${what} must be an https:// URL, not ${protocol}//${url.host}: credentials go over plain http only to loopback, or with ${remedies.insecureHttp} on a trusted network.`,
     )
   }
   return url

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import type { ClientAuthMethod } from '../client-auth.ts'
-import { isLoopbackHost } from '../transport.ts'
+import { checkEndpoint, type EndpointRemedies } from '../transport.ts'
 import { type Command, commands, UsageError } from './usage.ts'
 
 /**
@@ -68,29 +68,36 @@ function isCommand(value: string | undefined): value is Command {
   return (commands as readonly string[]).includes(value ?? '')
 }
 
+/** The CLI's remedies in {@link checkEndpoint}'s messages: flags and the environment, not library options. */
+const cliRemedies: EndpointRemedies = {
+  credentials: 'secrets go in the environment or stdin',
+  insecureHttp: '--allow-insecure-http',
+}
+
+/** What {@link checkEndpoint} calls each URL option in its messages. */
+const urlOptionNames = {
+  issuer: 'issuer URL',
+  'token-endpoint': 'token endpoint',
+  'device-endpoint': 'device authorization endpoint',
+} as const
+
 /**
- * Checks a URL option: absolute, without credentials, http(s), plain http only on loopback unless allowed
- * (RFC 6749 §3.2).
+ * Checks a URL option with the core's rule ({@link checkEndpoint}: absolute, no credentials, https, plain http
+ * only on loopback unless allowed; RFC 6749 §3.2), worded for the command line.
  */
-function checkUrl(name: string, value: string | undefined, allowHttp: boolean, command: Command): void {
+function checkUrl(
+  name: keyof typeof urlOptionNames,
+  value: string | undefined,
+  allowHttp: boolean,
+  command: Command,
+): void {
   if (value === undefined) return
-  let url: URL
   try {
-    url = new URL(value)
-  } catch {
-    throw new UsageError(`--${name} must be an absolute URL.`, command)
-  }
-  // Not echoed: whatever stands before the "@" may be a password. Credentials go in the environment or stdin.
-  if (url.username !== '' || url.password !== '') {
-    throw new UsageError(`--${name} must not carry a user name or password.`, command)
-  }
-  if (url.protocol === 'https:') return
-  if (url.protocol !== 'http:') throw new UsageError(`--${name} must be an https:// URL.`, command)
-  if (!allowHttp && !isLoopbackHost(url.hostname)) {
-    throw new UsageError(
-      `--${name} is plain http to ${url.host}: credentials and tokens would cross the network unencrypted. Use https://, or --allow-insecure-http on a trusted network.`,
-      command,
-    )
+    checkEndpoint(value, urlOptionNames[name], allowHttp, cliRemedies)
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err
+    // checkEndpoint never echoes credentials.
+    throw new UsageError(`--${name}: ${err.message}`, command)
   }
 }
 

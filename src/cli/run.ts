@@ -1,8 +1,9 @@
+import type { AuthenticatorEndpoints } from '../authenticator.ts'
 import { clientAuthOptions } from '../client-auth.ts'
 import { GrantType } from '../constants.ts'
 import { getDeviceCode } from '../device-code.ts'
 import type { DeviceCodeResponse } from '../device-code-response.ts'
-import { type AuthorizationServerMetadata, discover } from '../discovery.ts'
+import { discover, resolveEndpoints } from '../discovery.ts'
 import { AuthenticationError } from '../errors.ts'
 import { pollTokenEndpoint } from '../poll.ts'
 import type { TokenResponse } from '../schemas.ts'
@@ -161,34 +162,27 @@ async function requireSecret(
   throw new UsageError(`No ${what}: set ${variable}, or pipe it with ${flag}.`, options.command)
 }
 
-interface Endpoints {
-  tokenEndpoint: string
-  deviceEndpoint?: string
-}
-
-async function endpointsFor(options: CliOptions, transport: TransportOptions): Promise<Endpoints> {
+/** The endpoints of the command line, completed from the issuer's metadata where not given. */
+async function endpointsFor(
+  options: CliOptions,
+  transport: TransportOptions,
+): Promise<AuthenticatorEndpoints> {
   const needsDevice = options.command === 'device'
-  let metadata: AuthorizationServerMetadata | undefined
-  if (
-    options.issuer !== undefined &&
-    (options.tokenEndpoint === undefined || (needsDevice && options.deviceEndpoint === undefined))
-  ) {
-    metadata = await discover(options.issuer, transport)
-  }
-  const tokenEndpoint = options.tokenEndpoint ?? metadata?.token_endpoint
-  if (tokenEndpoint === undefined) {
-    throw new AuthenticationError(
-      `The metadata of ${options.issuer} names no token_endpoint: use --token-endpoint.`,
-    )
-  }
-  const endpoints: Endpoints = { tokenEndpoint }
-  const deviceEndpoint = options.deviceEndpoint ?? metadata?.device_authorization_endpoint
-  if (needsDevice && deviceEndpoint === undefined) {
+  const explicit: Partial<AuthenticatorEndpoints> = {}
+  if (options.tokenEndpoint !== undefined) explicit.tokenEndpoint = options.tokenEndpoint
+  if (options.deviceEndpoint !== undefined) explicit.deviceAuthorizationEndpoint = options.deviceEndpoint
+  const endpoints = await resolveEndpoints(
+    options.issuer,
+    explicit,
+    needsDevice ? ['tokenEndpoint', 'deviceAuthorizationEndpoint'] : ['tokenEndpoint'],
+    transport,
+    '--token-endpoint',
+  )
+  if (needsDevice && endpoints.deviceAuthorizationEndpoint === undefined) {
     throw new AuthenticationError(
       `The metadata of ${options.issuer} names no device_authorization_endpoint: the server may not support the device flow (use --device-endpoint).`,
     )
   }
-  if (deviceEndpoint !== undefined) endpoints.deviceEndpoint = deviceEndpoint
   return endpoints
 }
 
@@ -235,22 +229,30 @@ async function device(io: CliIo, options: CliOptions, transport: TransportOption
   const endpoints = await endpointsFor(options, transport)
   const request: Parameters<typeof getDeviceCode>[2] = { ...transport, scope: options.scopes }
   if (options.audience !== undefined) request.audience = options.audience
-  const code = await getDeviceCode(endpoints.deviceEndpoint as string, clientId, request)
+  const code = await getDeviceCode(endpoints.deviceAuthorizationEndpoint as string | URL, clientId, request)
   showDeviceCode(io, code)
   const indicator = startWaitingIndicator(io.stderr, {
     expiresInSeconds: code.expiresIn,
     tty: io.stderrIsTty,
   })
   let token: TokenResponse
+  // RFC 6749 §5.1: expires_in counts from issuance, i.e. from when the successful poll was sent. That poll goes
+  // out only after the previous one was answered: the time of that answer is the latest known moment before it.
+  let obtainedAt = Date.now()
   try {
-    const poll: Parameters<typeof pollTokenEndpoint>[3] = { ...transport }
+    const poll: Parameters<typeof pollTokenEndpoint>[3] = {
+      ...transport,
+      onPending: () => {
+        obtainedAt = Date.now()
+      },
+    }
     if (options.audience !== undefined) poll.audience = options.audience
     token = await pollTokenEndpoint(code, endpoints.tokenEndpoint, clientId, poll)
   } finally {
     indicator.stop()
   }
   io.stderr.write('Signed in.\n')
-  writeToken(io, token, Date.now(), options.json)
+  writeToken(io, token, obtainedAt, options.json)
 }
 
 /** Sends one token request with the scopes and audience of the command line, and prints the answer. */

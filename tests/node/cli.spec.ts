@@ -286,6 +286,7 @@ test.describe('token-client CLI', () => {
 
   test('device: URL and code on stderr (no QR, plain lines off a terminal), the token on stdout', async () => {
     const op = await provider({ deviceInterval: 1 })
+    const startedAt = Date.now()
     const started = start([
       'device',
       '--issuer',
@@ -301,6 +302,7 @@ test.describe('token-client CLI', () => {
     const [, userCode] = await started.waitFor('stderr', /enter the code:\s+(\S+)\n/)
     await started.waitFor('stderr', /Waiting for approval \(the code expires in 10:00\)\.\.\.\n/)
     await op.approve(userCode ?? '')
+    const approvedAt = Date.now()
     const result = await started.exited
     expect(result.code).toBe(0)
     expect(result.stderr).toContain(`${op.issuer}/device\n`)
@@ -312,6 +314,11 @@ test.describe('token-client CLI', () => {
     expect(body.refresh_token).toBeTruthy()
     expect(body.scope?.split(' ').sort()).toEqual(['api:read', 'offline_access', 'openid'])
     expect((await op.provider.AccessToken.find(body.access_token ?? ''))?.accountId).toBe('user-1')
+    // RFC 6749 §5.1: the lifetime counts from issuance. The successful poll follows the approval, so the clock
+    // starts no later than the approval (at the answer of the poll before it), never when the token arrived.
+    const issuedAt = Date.parse(body.expires_at ?? '') - Number(body.expires_in) * 1000
+    expect(issuedAt).toBeGreaterThanOrEqual(startedAt)
+    expect(issuedAt).toBeLessThanOrEqual(approvedAt)
   })
 
   test('device on a terminal: a QR code of verification_uri_complete and a live countdown', async () => {
