@@ -4,27 +4,35 @@ export {
   type AuthenticatorOptions,
   type GetAccessTokenOptions,
   type ObtainedToken,
-} from './authenticator.ts'
-export { getBasicAuthorizationHeader } from './basic-auth.ts'
-export type { ClientAuthMethod } from './client-auth.ts'
+} from './authenticators/authenticator.ts'
 export {
   ClientCredentialsAuthenticator,
   type ClientCredentialsAuthenticatorOptions,
-} from './client-credentials-authenticator.ts'
-export { errorAuthPending, errorSlowDown, GrantType, utf8 } from './constants.ts'
-export { type GetDeviceCodeOptions, getDeviceCode } from './device-code.ts'
-export { DeviceCodeAuthenticator, type DeviceCodeAuthenticatorOptions } from './device-code-authenticator.ts'
-export { DeviceCodeResponse } from './device-code-response.ts'
+} from './authenticators/client-credentials-authenticator.ts'
+export {
+  DeviceCodeAuthenticator,
+  type DeviceCodeAuthenticatorOptions,
+} from './authenticators/device-code-authenticator.ts'
+export { getBasicAuthorizationHeader } from './protocol/basic-auth.ts'
+export type { ClientAuthMethod } from './protocol/client-auth.ts'
+export { errorAuthPending, errorSlowDown, GrantType, utf8 } from './protocol/constants.ts'
+export { type GetDeviceCodeOptions, getDeviceCode } from './protocol/device-code.ts'
+export { DeviceCodeResponse } from './protocol/device-code-response.ts'
 export {
   type AuthorizationServerMetadata,
   authorizationServerMetadataSchema,
   type DiscoverOptions,
   discover,
-} from './discovery.ts'
-export { AuthenticationError, type AuthenticationErrorOptions, AuthenticationPending } from './errors.ts'
-export { type PollTokenEndpointOptions, pollTokenEndpoint } from './poll.ts'
-export { type DeviceCodeInit, type TokenResponse, tokenResponseSchema } from './schemas.ts'
-export { type GetTokenOptions, getToken } from './token.ts'
+} from './protocol/discovery.ts'
+export {
+  AuthenticationError,
+  type AuthenticationErrorOptions,
+  AuthenticationPending,
+} from './protocol/errors.ts'
+export { type PollTokenEndpointOptions, pollTokenEndpoint } from './protocol/poll.ts'
+export { type DeviceCodeInit, type TokenResponse, tokenResponseSchema } from './protocol/schemas.ts'
+export { type GetTokenOptions, getToken } from './protocol/token.ts'
+export type { FetchAdapter, TransportOptions } from './protocol/transport.ts'
 export {
   memoryStore,
   parseStoredToken,
@@ -32,5 +40,4 @@ export {
   storedTokenSchema,
   type TokenStore,
   webStorageStore,
-} from './token-store.ts'
-export type { FetchAdapter, TransportOptions } from './transport.ts'
+} from './stores/token-store.ts'

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
-import type { ClientAuthMethod } from '../client-auth.ts'
-import { checkEndpoint, type EndpointRemedies } from '../transport.ts'
+import type { ClientAuthMethod } from '../protocol/client-auth.ts'
+import { checkEndpoint, type EndpointRemedies } from '../protocol/transport.ts'
 import { type Command, commands, UsageError } from './usage.ts'
 
 /**

@@ -1,8 +1,10 @@
-import { resolveEndpoints } from './discovery.ts'
-import { AuthenticationError } from './errors.ts'
-import type { TokenResponse } from './schemas.ts'
-import { memoryStore, type StoredToken, type TokenStore } from './token-store.ts'
-import { resolveFetch, type TransportOptions } from './transport.ts'
+import { AuthenticationError } from '../protocol/errors.ts'
+import type { TokenResponse } from '../protocol/schemas.ts'
+import { resolveFetch, type TransportOptions } from '../protocol/transport.ts'
+import { memoryStore, type StoredToken, type TokenStore } from '../stores/token-store.ts'
+import { type AuthenticatorEndpoints, resolveEndpoints } from './endpoints.ts'
+
+export type { AuthenticatorEndpoints } from './endpoints.ts'
 
 /**
  * What every authenticator is built from: where the server is, who the client is, what to ask for, where to
@@ -34,21 +36,6 @@ export interface AuthenticatorOptions extends TransportOptions {
    * (default 30). It is capped at half the token's lifetime, so a short-lived token is still reused.
    */
   skew?: number
-}
-
-/**
- * The endpoints an authenticator sends to, given or discovered.
- *
- * @example
- * ```ts
- * const endpoints: AuthenticatorEndpoints = { tokenEndpoint: 'https://idp.example/oauth2/token' }
- * ```
- */
-export interface AuthenticatorEndpoints {
-  /** The token endpoint (RFC 6749 §3.2). */
-  tokenEndpoint: string | URL
-  /** The device authorization endpoint (RFC 8628 §3.1), for the device flow. */
-  deviceAuthorizationEndpoint?: string | URL
 }
 
 /**

@@ -1,12 +1,12 @@
+import { type ClientAuthMethod, clientAuthOptions } from '../protocol/client-auth.ts'
+import { GrantType } from '../protocol/constants.ts'
+import { type GetTokenOptions, getToken } from '../protocol/token.ts'
 import {
   Authenticator,
   type AuthenticatorEndpoints,
   type AuthenticatorOptions,
   type ObtainedToken,
 } from './authenticator.ts'
-import { type ClientAuthMethod, clientAuthOptions } from './client-auth.ts'
-import { GrantType } from './constants.ts'
-import { type GetTokenOptions, getToken } from './token.ts'
 
 /**
  * Options of {@link ClientCredentialsAuthenticator}.

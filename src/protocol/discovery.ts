@@ -1,5 +1,4 @@
 import * as v from 'valibot'
-import type { AuthenticatorEndpoints } from './authenticator.ts'
 import { AuthenticationError } from './errors.ts'
 import { exchange } from './http.ts'
 import { parseOrThrow } from './schemas.ts'
@@ -177,47 +176,4 @@ export async function discover(
   throw new AuthenticationError(
     `No authorization server metadata found for ${expected[0]}: ${misses.join('; ')}.`,
   )
-}
-
-/**
- * The endpoints to send to: the explicit ones, completed from the issuer's metadata ({@link discover}) unless
- * every `required` one is given. Internal (shared by the authenticators and the CLI), not re-exported.
- *
- * @example
- * ```ts
- * const { tokenEndpoint } = await resolveEndpoints(issuer, {}, ['tokenEndpoint'], transport)
- * ```
- *
- * @param issuer - The issuer, or `undefined` when every required endpoint is given.
- * @param explicit - The endpoints given explicitly: they win over discovered ones.
- * @param required - The endpoints the caller sends to: with all of them given, nothing is discovered.
- * @param transport - Transport options of the discovery requests.
- * @param tokenEndpointOption - How the caller names the token endpoint option, for the error's hint.
- * @throws {@link AuthenticationError} when the metadata names no token endpoint; `TypeError` when there is
- *   neither an issuer nor a token endpoint.
- */
-export async function resolveEndpoints(
-  issuer: string | URL | undefined,
-  explicit: Readonly<Partial<AuthenticatorEndpoints>>,
-  required: ReadonlyArray<keyof AuthenticatorEndpoints>,
-  transport: TransportOptions,
-  tokenEndpointOption = 'tokenEndpoint',
-): Promise<AuthenticatorEndpoints> {
-  const metadata =
-    issuer === undefined || required.every((name) => explicit[name] !== undefined)
-      ? undefined
-      : await discover(issuer, transport)
-  const tokenEndpoint = explicit.tokenEndpoint ?? metadata?.token_endpoint
-  if (tokenEndpoint === undefined) {
-    if (issuer === undefined) {
-      throw new TypeError(`Give the issuer (to discover the endpoints) or ${tokenEndpointOption}.`)
-    }
-    throw new AuthenticationError(
-      `The metadata of ${String(issuer)} names no token_endpoint: pass ${tokenEndpointOption}.`,
-    )
-  }
-  const endpoints: AuthenticatorEndpoints = { tokenEndpoint }
-  const device = explicit.deviceAuthorizationEndpoint ?? metadata?.device_authorization_endpoint
-  if (device !== undefined) endpoints.deviceAuthorizationEndpoint = device
-  return endpoints
 }

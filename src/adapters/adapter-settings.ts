@@ -1,4 +1,4 @@
-import type { FetchAdapter } from './transport.ts'
+import type { FetchAdapter } from '../protocol/transport.ts'
 
 /**
  * What a {@link FetchAdapter} is called with: the seed's `http_proxy_url` and `verify`.

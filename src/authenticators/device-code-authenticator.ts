@@ -1,16 +1,16 @@
+import { GrantType } from '../protocol/constants.ts'
+import { type GetDeviceCodeOptions, getDeviceCode } from '../protocol/device-code.ts'
+import type { DeviceCodeResponse } from '../protocol/device-code-response.ts'
+import { AuthenticationError } from '../protocol/errors.ts'
+import { type PollTokenEndpointOptions, pollTokenEndpoint } from '../protocol/poll.ts'
+import { type GetTokenOptions, getToken } from '../protocol/token.ts'
+import type { StoredToken } from '../stores/token-store.ts'
 import {
   Authenticator,
   type AuthenticatorEndpoints,
   type AuthenticatorOptions,
   type ObtainedToken,
 } from './authenticator.ts'
-import { GrantType } from './constants.ts'
-import { type GetDeviceCodeOptions, getDeviceCode } from './device-code.ts'
-import type { DeviceCodeResponse } from './device-code-response.ts'
-import { AuthenticationError } from './errors.ts'
-import { type PollTokenEndpointOptions, pollTokenEndpoint } from './poll.ts'
-import { type GetTokenOptions, getToken } from './token.ts'
-import type { StoredToken } from './token-store.ts'
 
 /**
  * Options of {@link DeviceCodeAuthenticator}.
