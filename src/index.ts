@@ -4,6 +4,7 @@ export {
   type AuthenticatorOptions,
   type GetAccessTokenOptions,
   type ObtainedToken,
+  type RefreshClientOptions,
 } from './authenticators/authenticator.ts'
 export {
   ClientCredentialsAuthenticator,
@@ -34,6 +35,7 @@ export { type DeviceCodeInit, type TokenResponse, tokenResponseSchema } from './
 export { type GetTokenOptions, getToken } from './protocol/token.ts'
 export type { FetchAdapter, TransportOptions } from './protocol/transport.ts'
 export {
+  type LockOptions,
   memoryStore,
   parseStoredToken,
   type StoredToken,

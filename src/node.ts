@@ -4,4 +4,4 @@
  */
 export { nodeAdapter } from './adapters/node.ts'
 export type { FetchAdapter } from './protocol/transport.ts'
-export { fileStore } from './stores/file-store.ts'
+export { type FileLockOptions, fileStore } from './stores/file-store.ts'

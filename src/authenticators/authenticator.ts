@@ -1,6 +1,8 @@
+import { GrantType } from '../protocol/constants.ts'
 import { AuthenticationError } from '../protocol/errors.ts'
 import type { TokenResponse } from '../protocol/schemas.ts'
-import { resolveFetch, type TransportOptions } from '../protocol/transport.ts'
+import { type GetTokenOptions, getToken } from '../protocol/token.ts'
+import { isLoopbackHost, resolveFetch, type TransportOptions } from '../protocol/transport.ts'
 import { memoryStore, type StoredToken, type TokenStore } from '../stores/token-store.ts'
 import { type AuthenticatorEndpoints, resolveEndpoints } from './endpoints.ts'
 
@@ -57,6 +59,16 @@ export interface ObtainedToken {
    */
   obtainedAt: number
 }
+
+/**
+ * The client authentication fields of a refresh request (see {@link Authenticator.refreshOptions}).
+ *
+ * @example
+ * ```ts
+ * const publicClient: RefreshClientOptions = { clientId: 'my-cli' }
+ * ```
+ */
+export type RefreshClientOptions = Pick<GetTokenOptions, 'clientId' | 'authorizationHeader' | 'clientSecret'>
 
 /**
  * Options of {@link Authenticator.getAccessToken}.
@@ -216,6 +228,22 @@ export abstract class Authenticator {
   ): Promise<ObtainedToken>
 
   /**
+   * How a refresh authenticates the client (RFC 6749 §6), or `false` when this authenticator never uses refresh
+   * tokens. Default: a public client, identified by `client_id`. A refresh that fails with `invalid_grant`
+   * falls back to {@link Authenticator.obtain}.
+   *
+   * @example
+   * ```ts
+   * protected override refreshOptions(): RefreshClientOptions | false {
+   *   return { authorizationHeader: getBasicAuthorizationHeader(this.clientId, secret) }
+   * }
+   * ```
+   */
+  protected refreshOptions(): RefreshClientOptions | false {
+    return { clientId: this.clientId }
+  }
+
+  /**
    * An access token: the cached one while it is more than `skew` from expiry (a token without `expires_in`
    * until {@link invalidate} or a 401 in {@link fetch} rejects it), else the stored one if another process or
    * page stored a good one, else a new one. Concurrent callers share one request.
@@ -313,6 +341,7 @@ export abstract class Authenticator {
       return fetchFn(target, { ...init, headers })
     }
 
+    this.#checkResourceUrl(input)
     const token = await this.getAccessToken({ signal })
     const response = await send(input, token)
     if (response.status !== 401) return response
@@ -322,6 +351,23 @@ export abstract class Authenticator {
     await response.body?.cancel().catch(() => {})
     const fresh = await this.getAccessToken({ signal })
     return send(spare ?? input, fresh)
+  }
+
+  /**
+   * RFC 6750 §5.3: bearer tokens go only over TLS. The same rule as the token endpoints: `https:`, or `http:`
+   * to loopback or with `allowInsecureHttp`. Redirects are left to fetch, which drops `Authorization` when one
+   * leads to another origin (Fetch standard, HTTP-redirect fetch).
+   */
+  #checkResourceUrl(input: RequestInfo | URL): void {
+    const url = new URL(
+      input instanceof Request ? input.url : input,
+      (globalThis as { location?: { href: string } }).location?.href,
+    )
+    if (url.protocol === 'http:' && !this.transport.allowInsecureHttp && !isLoopbackHost(url.hostname)) {
+      throw new TypeError(
+        `authenticator.fetch sends the access token only over https, not to http://${url.host}: bearer tokens must not cross a network in clear text (RFC 6750 §5.3). Use https, or pass { allowInsecureHttp: true } to the authenticator on a trusted network.`,
+      )
+    }
   }
 
   #settle(flight: Promise<StoredToken>): void {
@@ -334,21 +380,41 @@ export abstract class Authenticator {
     return Date.now() < token.expiresAt - skew
   }
 
-  async #renew(): Promise<StoredToken> {
-    // The store is read on every renewal: another process or tab may have stored a newer token meanwhile.
-    const stored = await this.#store.get()
-    if (
-      stored !== undefined &&
-      stored.binding === this.#binding &&
-      (this.#current === undefined || stored.obtainedAt > this.#current.obtainedAt)
-    ) {
-      this.#current = stored
-    }
+  /**
+   * Renews under the store's lock (RFC 9700 §4.14.2: a rotated refresh token is good once, so whoever shares
+   * the store must not redeem it twice): take the lock, re-read the store (another holder may have renewed while
+   * we waited), and only when nothing good is there send a request and write what it got.
+   */
+  #renew(): Promise<StoredToken> {
+    const store = this.#store
+    if (store.lock === undefined) return this.#renewHoldingLock()
+    return store.lock(() => this.#renewHoldingLock(), { signal: this.transport.signal })
+  }
+
+  async #renewHoldingLock(): Promise<StoredToken> {
+    await this.#adoptStored()
     const previous = this.#current
     if (previous !== undefined && this.#usable(previous)) return previous
 
     const endpoints = await this.#resolveEndpoints()
-    const { response, obtainedAt } = await this.obtain(endpoints, previous)
+    let obtained: ObtainedToken | undefined
+    const refreshToken = previous?.refreshToken
+    const refresh = refreshToken === undefined ? false : this.refreshOptions()
+    if (refresh !== false && refreshToken !== undefined) {
+      try {
+        obtained = await this.#refresh(endpoints, refreshToken, refresh)
+      } catch (err) {
+        // RFC 6749 §5.2 invalid_grant: the refresh token is expired, revoked, or already rotated by a holder
+        // that did not share our lock. Any other failure (network, timeout, 5xx, 429) is thrown and the stored
+        // refresh token stays as it is.
+        if (!(err instanceof AuthenticationError && err.error === 'invalid_grant')) throw err
+        await this.#adoptStored()
+        const newer = this.#current
+        if (newer !== undefined && newer !== previous && this.#usable(newer)) return newer
+      }
+    }
+    obtained ??= await this.obtain(endpoints, this.#current)
+    const { response, obtainedAt } = obtained
     // RFC 6749 §7.1: a client must not use a token whose type it does not understand; this one sends Bearer
     // (RFC 6750). A server that omits token_type is read as Bearer.
     if (response.tokenType !== undefined && !/^bearer$/i.test(response.tokenType)) {
@@ -365,6 +431,39 @@ export abstract class Authenticator {
     this.#current = next
     await this.#store.set(next)
     return next
+  }
+
+  /** Takes the stored token set when it is ours and newer than the one in memory. */
+  async #adoptStored(): Promise<void> {
+    const stored = await this.#store.get()
+    if (
+      stored !== undefined &&
+      stored.binding === this.#binding &&
+      (this.#current === undefined || stored.obtainedAt > this.#current.obtainedAt)
+    ) {
+      this.#current = stored
+    }
+  }
+
+  async #refresh(
+    endpoints: AuthenticatorEndpoints,
+    refreshToken: string,
+    clientAuth: RefreshClientOptions,
+  ): Promise<ObtainedToken> {
+    const request: GetTokenOptions = {
+      ...this.transport,
+      ...clientAuth,
+      grantType: GrantType.REFRESH_TOKEN,
+      refreshToken,
+    }
+    if (this.audience !== undefined) request.audience = this.audience
+    const obtainedAt = Date.now()
+    const refreshed = await getToken(endpoints.tokenEndpoint, request)
+    // RFC 6749 §6: the server may issue a new refresh token; if it does not, the old one stays good.
+    return {
+      response: refreshed.refreshToken === undefined ? { ...refreshed, refreshToken } : refreshed,
+      obtainedAt,
+    }
   }
 
   #resolveEndpoints(): Promise<AuthenticatorEndpoints> {

@@ -64,6 +64,11 @@ export class ClientCredentialsAuthenticator extends Authenticator {
     clientAuthOptions(this.#clientAuth, this.clientId, this.#clientSecret)
   }
 
+  /** RFC 6749 §4.4.3: a refresh token SHOULD NOT be issued here; a new grant is as cheap. */
+  protected override refreshOptions(): false {
+    return false
+  }
+
   protected override async obtain(endpoints: AuthenticatorEndpoints): Promise<ObtainedToken> {
     const request: GetTokenOptions = {
       ...this.transport,

@@ -3,8 +3,6 @@ import { type GetDeviceCodeOptions, getDeviceCode } from '../protocol/device-cod
 import type { DeviceCodeResponse } from '../protocol/device-code-response.ts'
 import { AuthenticationError } from '../protocol/errors.ts'
 import { type PollTokenEndpointOptions, pollTokenEndpoint } from '../protocol/poll.ts'
-import { type GetTokenOptions, getToken } from '../protocol/token.ts'
-import type { StoredToken } from '../stores/token-store.ts'
 import {
   Authenticator,
   type AuthenticatorEndpoints,
@@ -79,32 +77,7 @@ export class DeviceCodeAuthenticator extends Authenticator {
     this.#onPending = options.onPending
   }
 
-  protected override async obtain(
-    endpoints: AuthenticatorEndpoints,
-    previous: StoredToken | undefined,
-  ): Promise<ObtainedToken> {
-    const refreshToken = previous?.refreshToken
-    if (refreshToken !== undefined) {
-      try {
-        const request: GetTokenOptions = {
-          ...this.transport,
-          grantType: GrantType.REFRESH_TOKEN,
-          refreshToken,
-          clientId: this.clientId,
-        }
-        if (this.audience !== undefined) request.audience = this.audience
-        const obtainedAt = Date.now()
-        const refreshed = await getToken(endpoints.tokenEndpoint, request)
-        // RFC 6749 §6: the server may issue a new refresh token; if it does not, the old one stays good.
-        return {
-          response: refreshed.refreshToken === undefined ? { ...refreshed, refreshToken } : refreshed,
-          obtainedAt,
-        }
-      } catch (err) {
-        // RFC 6749 §5.2 invalid_grant: the refresh token is expired or revoked; only a new sign-in helps.
-        if (!(err instanceof AuthenticationError && err.error === 'invalid_grant')) throw err
-      }
-    }
+  protected override obtain(endpoints: AuthenticatorEndpoints): Promise<ObtainedToken> {
     return this.#deviceFlow(endpoints)
   }
 

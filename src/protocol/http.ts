@@ -115,6 +115,19 @@ async function readLimitedText(response: Response, tooLarge: () => Authenticatio
   return text + decoder.decode()
 }
 
+/**
+ * The final answer inside a ky `HTTPError` (a session's request whose error status ky retried, or would not):
+ * ky has read the body into `data` (JSON parsed, else text), so it is turned back into text. `undefined` for any
+ * other error. Duck-typed, so that importing ky's error class costs nothing.
+ */
+function sessionFinalAnswer(err: unknown): { response: Response; text: string } | undefined {
+  if (!(err instanceof Error) || err.name !== 'HTTPError') return undefined
+  const { response, data } = err as Error & { response?: Response; data?: unknown }
+  // Not `instanceof Response`: an adapter's fetch (undici's own) has its own Response class.
+  if (typeof response?.status !== 'number') return undefined
+  return { response, text: data === undefined ? '' : typeof data === 'string' ? data : JSON.stringify(data) }
+}
+
 /** The request timeout in ms, or a `TypeError` when the caller's `timeout` is not a non-negative number. */
 export function checkTimeout(transport: TransportOptions): number {
   const timeout = transport.timeout ?? defaultTimeout
@@ -200,12 +213,24 @@ export async function exchange(
     kyOptions.body = body
     kyOptions.signal = signal
     if (fetchFn !== undefined) kyOptions.fetch = fetchFn
+    // ky retries a status only when it would throw for it (the seed's mounted `Retry(status_forcelist=…)`
+    // retries too): error statuses throw inside ky, which then applies the session's `retry` (methods, status
+    // codes, limit, Retry-After); the final answer comes back in the HTTPError and is read like any other.
+    kyOptions.throwHttpErrors = (status) => status > 399
   }
 
   // Whether the status line arrived: a failure after it is a broken connection, not an unreachable server.
   let answered = false
   try {
-    const response = await (transport.session ?? ky)(url, kyOptions)
+    let response: Response
+    let errorText: string | undefined
+    try {
+      response = await (transport.session ?? ky)(url, kyOptions)
+    } catch (err) {
+      const final = sessionFinalAnswer(err)
+      if (final === undefined) throw err
+      ;({ response, text: errorText } = final)
+    }
     answered = true
     const status = response.status || 302
     if (status < 400 && status > 299) {
@@ -215,9 +240,10 @@ export async function exchange(
         { status },
       )
     }
-    const text = await readLimitedText(response, () =>
-      fail(`The ${where} sent a body over 1 MiB: refused.`, { status }),
-    )
+    const tooLarge = (): AuthenticationError =>
+      fail(`The ${where} sent a body over 1 MiB: refused.`, { status })
+    if (errorText !== undefined && errorText.length > maxBodyBytes) throw tooLarge()
+    const text = errorText ?? (await readLimitedText(response, tooLarge))
     return { response, text, fail, where }
   } catch (err) {
     if (userSignal?.aborted) throw userSignal.reason

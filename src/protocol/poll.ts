@@ -65,7 +65,8 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  *
  * Waits `resp.interval` seconds (on a real clock) before each request; on `slow_down` adds 5 seconds for that
  * and every later request (or takes the server's new interval when larger); on 429/503 waits the longer of
- * `Retry-After` and the interval; survives up to 3 consecutive network failures, doubling the interval after each (RFC 8628 §3.5); gives up with an
+ * `Retry-After` and the interval; survives up to 3 consecutive network failures, doubling the wait after each of a streak and going back to the
+ * interval once the server answers again (RFC 8628 §3.5); gives up with an
  * {@link AuthenticationError} (`error: 'expired_token'`) once `resp.expiresIn` seconds have passed since the call.
  * `access_denied`, `expired_token` and any other error end it at once. Prints nothing: use `onPending`.
  *
@@ -141,10 +142,10 @@ export async function pollTokenEndpoint(
           { cause: err },
         )
       } else {
-        // RFC 8628 §3.5: after a connection failure the client MUST poll less often; doubling the interval,
-        // as the RFC recommends, for this and every later request.
-        interval *= 2
-        wait = interval
+        // RFC 8628 §3.5: after a connection failure the client MUST poll less often, and the RFC recommends an
+        // exponential backoff: double the wait for each failure of the streak. The interval itself is kept (with
+        // its slow_down increments): once the server answers again, polling goes back to it.
+        wait = interval * 2 ** failuresInRow
       }
     }
   }

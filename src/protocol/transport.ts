@@ -94,7 +94,7 @@ export function resolveFetch(options: TransportOptions): typeof fetch | undefine
 const loopbackHosts = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i
 
 /** Whether a URL hostname is loopback (`localhost`, 127.0.0.0/8, `[::1]`): plain http never leaves the machine there. */
-function isLoopbackHost(hostname: string): boolean {
+export function isLoopbackHost(hostname: string): boolean {
   return loopbackHosts.test(hostname)
 }
 

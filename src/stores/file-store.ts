@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { parseStoredToken, type TokenStore } from './token-store.ts'
+import { dirname, resolve } from 'node:path'
+import { type FileLockOptions, fileLock } from './file-lock.ts'
+import { inProcessLock, parseStoredToken, type TokenStore } from './token-store.ts'
+
+export type { FileLockOptions } from './file-lock.ts'
+
+/** One in-process queue per token file: authenticators of one process wait in memory, not on the file. */
+const inProcessQueues = new Map<string, NonNullable<TokenStore['lock']>>()
 
 /**
  * A store in a JSON file, for Node (CLIs, scripts, services that restart). The file is created with mode 0600
@@ -10,7 +16,14 @@ import { parseStoredToken, type TokenStore } from './token-store.ts'
  * never leaves one. A missing file, or one that is not a valid token set, reads as "no token"; a file that
  * cannot be read (permissions) is an error.
  *
+ * Its {@link TokenStore.lock} is a lock file beside the token file (`<path>.lock`), exclusive to every process
+ * on the machine (and to every store of that path in this process) and usable from Deno too: created
+ * exclusively, holding pid, host name and a timestamp the holder refreshes while it holds the lock. A holder
+ * that died is taken over at once on the same host, or after `staleAfter` without a heartbeat (default 30 s).
+ * Waiting honours the authenticator's `signal` and never spins the CPU.
+ *
  * @param path - The file to keep the token set in, e.g. `~/.config/my-cli/token.json`.
+ * @param options - `staleAfter`: milliseconds without a heartbeat after which a lock is taken over.
  * @returns The store.
  *
  * @example
@@ -27,8 +40,17 @@ import { parseStoredToken, type TokenStore } from './token-store.ts'
  * })
  * ```
  */
-export function fileStore(path: string): TokenStore {
+export function fileStore(path: string, options: FileLockOptions = {}): TokenStore {
+  const key = resolve(path)
+  let queue = inProcessQueues.get(key)
+  if (queue === undefined) {
+    queue = inProcessLock()
+    inProcessQueues.set(key, queue)
+  }
+  const inProcess = queue
+  const onFile = fileLock(`${path}.lock`, options)
   return {
+    lock: (fn, lockOptions) => inProcess(() => onFile(fn, lockOptions), lockOptions),
     async get() {
       let text: string
       try {

@@ -67,6 +67,74 @@ export interface TokenStore {
   set(token: StoredToken): void | Promise<void>
   /** Removes the stored token set. */
   delete(): void | Promise<void>
+  /**
+   * Runs `fn` while holding a lock exclusive to everyone using this store: other processes, other tabs, other
+   * authenticators in this process. Authenticators take it whenever they are about to obtain a token (refresh,
+   * client credentials, device flow), re-read the store under it and send a request only when what is stored
+   * is not good, so that a refresh token is redeemed once however many holders share it (rotation, RFC 9700
+   * §4.14.2, invalidates the old one). Optional: a store without `lock` gets only the in-process single-flight
+   * of each authenticator, and processes sharing it may each redeem the same refresh token.
+   *
+   * The lock must be released when `fn` settles, and waiting for it must stop when `signal` aborts (rejecting
+   * with its reason).
+   */
+  lock?<T>(fn: () => Promise<T>, options?: LockOptions): Promise<T>
+}
+
+/**
+ * Options of {@link TokenStore.lock}.
+ *
+ * @example
+ * ```ts
+ * await store.lock?.(async () => renew(), { signal: AbortSignal.timeout(60_000) })
+ * ```
+ */
+export interface LockOptions {
+  /** Stops waiting for the lock (the promise rejects with the signal's reason); a held lock is not affected. */
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * An in-process lock: callers run one after the other, in order. A caller whose signal aborts while it waits
+ * leaves the queue at once without breaking it.
+ */
+export function inProcessLock(): NonNullable<TokenStore['lock']> {
+  let tail: Promise<unknown> = Promise.resolve()
+  return async <T>(fn: () => Promise<T>, options: LockOptions = {}): Promise<T> => {
+    const { signal } = options
+    signal?.throwIfAborted()
+    const previous = tail
+    let release: () => void = () => {}
+    const mine = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    tail = previous.then(() => mine)
+    try {
+      await waitOrAbort(previous, signal)
+    } catch (err) {
+      // Our turn is handed on as soon as the previous holder is done.
+      void previous.then(release)
+      throw err
+    }
+    try {
+      return await fn()
+    } finally {
+      release()
+    }
+  }
+}
+
+/** Resolves when `promise` does, or rejects with the signal's reason as soon as it aborts. */
+function waitOrAbort(promise: Promise<unknown>, signal: AbortSignal | undefined): Promise<unknown> {
+  if (signal === undefined) return promise
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    void promise.then((value) => {
+      signal.removeEventListener('abort', onAbort)
+      resolve(value)
+    })
+  })
 }
 
 /**
@@ -116,12 +184,17 @@ export function memoryStore(): TokenStore {
     delete: () => {
       token = undefined
     },
+    // Authenticators sharing this store renew one at a time: the second finds the first one's token.
+    lock: inProcessLock(),
   }
 }
 
 /**
  * A store in Web Storage (`sessionStorage` or `localStorage`), for browsers (and Deno, which has both).
- * Prefer `sessionStorage`: it ends with the tab. Anything stored where page scripts can read it is exposed to
+ * Prefer `sessionStorage`: it ends with the tab. Where the Web Locks API exists (Chromium, Firefox, Safari,
+ * Deno) the store has a {@link TokenStore.lock} shared by every tab and worker of the origin (named
+ * `token-client:<key>`), so tabs sharing `localStorage` redeem a rotating refresh token once; elsewhere it has
+ * no lock. Anything stored where page scripts can read it is exposed to
  * cross-site scripting; keep refresh tokens out of `localStorage` unless the page's CSP is strict.
  *
  * @param storage - `sessionStorage`, `localStorage`, or anything with `getItem`/`setItem`/`removeItem`.
@@ -143,9 +216,26 @@ export function webStorageStore(
   storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>,
   key: string,
 ): TokenStore {
-  return {
+  const store: TokenStore = {
     get: () => parseStoredToken(storage.getItem(key)),
     set: (token) => storage.setItem(key, JSON.stringify(token)),
     delete: () => storage.removeItem(key),
   }
+  const locks = (globalThis as { navigator?: { locks?: WebLocks } }).navigator?.locks
+  if (locks !== undefined) {
+    // Web Locks are per origin and held across tabs and workers; released when the callback settles or the
+    // tab closes, so a closed tab never leaves a lock behind.
+    const name = `token-client:${key}`
+    store.lock = (fn, options = {}) =>
+      options.signal === undefined
+        ? locks.request(name, fn)
+        : locks.request(name, { signal: options.signal }, fn)
+  }
+  return store
+}
+
+/** The part of the Web Locks API (`navigator.locks`) used here. */
+interface WebLocks {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>
+  request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>
 }
