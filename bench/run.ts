@@ -10,6 +10,8 @@
  * 3. Poll timing of a device flow (RFC 8628 §3.5 gaps, approved → token).
  * 4. Cold start of `import('token-client')` against the ky + valibot floor.
  * 5. Browser bundle sizes (esbuild, minified; gzip -9 and brotli 11).
+ * 6. Shared sessions: the warm path (cached getAccessToken, authenticator.fetch vs raw fetch), one renewal with
+ *    the file lock vs without, and 8 contending processes vs one alone (bench/sessions.ts).
  *
  * `--smoke` (in `npm test`): small N, one round, few cold starts; every part runs, no timing is judged; exits
  * non-zero only when something fails. Results are written to bench/results/ (git-ignored).
@@ -24,10 +26,24 @@ import { type ColdStart, coldStart } from './cold-start.ts'
 import { concurrent, interleaved, median, sequential, type Timings } from './loop.ts'
 import { type PollTiming, pollTiming } from './poll-timing.ts'
 import { startBenchServer } from './server-process.ts'
+import { type SessionBench, sessionBench } from './sessions.ts'
 
 const smoke = process.argv.includes('--smoke')
 const config = smoke
-  ? { n: 50, total: 64, inFlight: 64, rounds: 1, warmup: 10, coldRuns: 2, pollInterval: 0.2, pending: 3 }
+  ? {
+      n: 50,
+      total: 64,
+      inFlight: 64,
+      rounds: 1,
+      warmup: 10,
+      coldRuns: 2,
+      pollInterval: 0.2,
+      pending: 3,
+      warmCalls: 10_000,
+      fetches: 20,
+      renewals: 5,
+      contenders: 8,
+    }
   : {
       n: 3000,
       total: 3000,
@@ -37,6 +53,10 @@ const config = smoke
       coldRuns: 15,
       pollInterval: 0.2,
       pending: 10,
+      warmCalls: 1_000_000,
+      fetches: 1000,
+      renewals: 200,
+      contenders: 8,
     }
 // Development overrides: --n=1000 --rounds=3 (N and the concurrent total follow n).
 for (const arg of process.argv) {
@@ -184,6 +204,12 @@ try {
   progress('bundle sizes')
   const bundles: BundleSize[] = [...(await tokenClientBundles()), ...(await alternativeBundles())]
 
+  // 6. Shared sessions.
+  progress(
+    `sessions: warm path, renewal with and without the lock, ${config.contenders} contending processes`,
+  )
+  const sessions: SessionBench = await sessionBench(server, { ...config, rounds: Math.max(config.rounds, 3) })
+
   // ---- report ----
   const nodeSeqStats = stats(nodeSeq, config.n)
   const nodeConcStats = stats(nodeConc, config.total)
@@ -280,6 +306,30 @@ try {
     ),
   )
 
+  log()
+  log('## Shared sessions (fileStore, Node; bench server in its own process)')
+  log()
+  log(
+    table(
+      ['measure', 'median'],
+      [
+        ['cached getAccessToken()', `${sessions.cachedGetAccessTokenNs.toFixed(0)} ns`],
+        [
+          'authenticator.fetch / raw fetch with a fixed header (loopback resource)',
+          `${sessions.fetchRatio.toFixed(2)}×`,
+        ],
+        ['one renewal, fileStore with its lock', `${sessions.renewalWithLockMs.toFixed(3)} ms`],
+        ['one renewal, the same fileStore without lock', `${sessions.renewalWithoutLockMs.toFixed(3)} ms`],
+        ['cost of the lock per renewal', `${sessions.lockCostMs.toFixed(3)} ms`],
+        [
+          `${sessions.contenders} processes, expired token: go → all hold the new token`,
+          `${sessions.contendedMs.toFixed(1)} ms`,
+        ],
+        ['1 process alone: go → token', `${sessions.aloneMs.toFixed(1)} ms`],
+      ],
+    ),
+  )
+
   // ---- targets ----
   const find = (list: RowStats[], row: string): RowStats | undefined => list.find((r) => r.row === row)
   const nodeTc = find(nodeSeqStats, 'token-client')?.medianRatio ?? Number.NaN
@@ -324,6 +374,20 @@ try {
       `interval ${poll.finalIntervalMs} ms`,
     ]),
     [
+      'lock cost per renewal (with − without)',
+      `${sessions.lockCostMs.toFixed(3)} ms`,
+      '≤ +2 ms',
+      sessions.lockCostMs <= 2,
+      `${sessions.renewalWithoutLockMs.toFixed(3)} ms without`,
+    ],
+    [
+      `${sessions.contenders} contending processes vs 1 alone`,
+      `+${(sessions.contendedMs - sessions.aloneMs).toFixed(1)} ms`,
+      '≤ +250 ms',
+      sessions.contendedMs - sessions.aloneMs <= 250,
+      `${sessions.aloneMs.toFixed(1)} ms alone`,
+    ],
+    [
       'cold import (import cost ratio)',
       `${cold.importRatio.toFixed(2)}×`,
       '≤ 1.15×',
@@ -358,6 +422,7 @@ try {
       maxDeviationMs: pollMax,
     },
     coldStart: cold,
+    sessions,
     bundles,
     targets: targets.map(([target, measured, goal, met, note]) => ({ target, measured, goal, met, note })),
   })

@@ -8,6 +8,8 @@
  *   `pending` times (`slow_down` at the `slowDownAt`-th poll), then "approves" (recording the moment) and
  *   answers the token to the next poll. Poll arrival times are recorded on this process's clock.
  *
+ * - `GET /resource` with a Bearer `Authorization`: a fixed small JSON (a resource server, for `authenticator.fetch`).
+ *
  * IPC messages in: `{ type: 'script', interval, pending, slowDownAt }`, `{ type: 'record' }`.
  * Out: `{ type: 'listening', port }`, `{ type: 'record', ... }`.
  */
@@ -59,6 +61,11 @@ const server = http.createServer((req, res) => {
     body += chunk
   })
   req.on('end', () => {
+    // A resource server for authenticator.fetch: any bearer token is fine, the answer is fixed.
+    if (req.url === '/resource' && req.method === 'GET') {
+      send(res, req.headers.authorization?.startsWith('Bearer ') ? 200 : 401, '{"ok":true}')
+      return
+    }
     if (req.method !== 'POST') {
       failures++
       send(res, 405, '{"error":"invalid_request"}')

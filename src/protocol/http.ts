@@ -115,19 +115,6 @@ async function readLimitedText(response: Response, tooLarge: () => Authenticatio
   return text + decoder.decode()
 }
 
-/**
- * The final answer inside a ky `HTTPError` (a session's request whose error status ky retried, or would not):
- * ky has read the body into `data` (JSON parsed, else text), so it is turned back into text. `undefined` for any
- * other error. Duck-typed, so that importing ky's error class costs nothing.
- */
-function sessionFinalAnswer(err: unknown): { response: Response; text: string } | undefined {
-  if (!(err instanceof Error) || err.name !== 'HTTPError') return undefined
-  const { response, data } = err as Error & { response?: Response; data?: unknown }
-  // Not `instanceof Response`: an adapter's fetch (undici's own) has its own Response class.
-  if (typeof response?.status !== 'number') return undefined
-  return { response, text: data === undefined ? '' : typeof data === 'string' ? data : JSON.stringify(data) }
-}
-
 /** The request timeout in ms, or a `TypeError` when the caller's `timeout` is not a non-negative number. */
 export function checkTimeout(transport: TransportOptions): number {
   const timeout = transport.timeout ?? defaultTimeout
@@ -227,9 +214,13 @@ export async function exchange(
     try {
       response = await (transport.session ?? ky)(url, kyOptions)
     } catch (err) {
-      const final = sessionFinalAnswer(err)
-      if (final === undefined) throw err
-      ;({ response, text: errorText } = final)
+      // A session's final error answer, in ky's HTTPError (duck-typed: importing the class would cost bytes;
+      // not `instanceof Response`: an adapter's undici has its own class). ky has read the body into `data`
+      // (JSON parsed, else text): turned back into text, it is read like any other answer.
+      const { response: final, data } = err as { response?: Response; data?: unknown }
+      if (transport.session === undefined || typeof final?.status !== 'number') throw err
+      response = final
+      errorText = data === undefined ? '' : typeof data === 'string' ? data : JSON.stringify(data)
     }
     answered = true
     const status = response.status || 302
@@ -240,10 +231,11 @@ export async function exchange(
         { status },
       )
     }
-    const tooLarge = (): AuthenticationError =>
-      fail(`The ${where} sent a body over 1 MiB: refused.`, { status })
-    if (errorText !== undefined && errorText.length > maxBodyBytes) throw tooLarge()
-    const text = errorText ?? (await readLimitedText(response, tooLarge))
+    const text =
+      errorText ??
+      (await readLimitedText(response, () =>
+        fail(`The ${where} sent a body over 1 MiB: refused.`, { status }),
+      ))
     return { response, text, fail, where }
   } catch (err) {
     if (userSignal?.aborted) throw userSignal.reason
