@@ -4,7 +4,8 @@ export {
   type AuthenticatorOptions,
   type GetAccessTokenOptions,
   type ObtainedToken,
-  type RefreshClientOptions,
+  type ClientAuthenticationFields,
+  type SignOutResult,
 } from './authenticators/authenticator.ts'
 export {
   ClientCredentialsAuthenticator,

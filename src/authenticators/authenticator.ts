@@ -1,6 +1,7 @@
 import { GrantType } from '../protocol/constants.ts'
 import { AuthenticationError } from '../protocol/errors.ts'
 import type { TokenResponse } from '../protocol/schemas.ts'
+import { revokeToken } from '../protocol/revocation.ts'
 import { type GetTokenOptions, getToken } from '../protocol/token.ts'
 import { isLoopbackHost, resolveFetch, type TransportOptions } from '../protocol/transport.ts'
 import { memoryStore, type StoredToken, type TokenStore } from '../stores/token-store.ts'
@@ -61,14 +62,33 @@ export interface ObtainedToken {
 }
 
 /**
- * The client authentication fields of a refresh request (see {@link Authenticator.refreshOptions}).
+ * How a client authenticates its refresh and revocation requests (see
+ * {@link Authenticator.clientAuthentication}): `clientId` alone for a public client, else a Basic
+ * `authorizationHeader` or `clientId` + `clientSecret` in the body.
  *
  * @example
  * ```ts
- * const publicClient: RefreshClientOptions = { clientId: 'my-cli' }
+ * const publicClient: ClientAuthenticationFields = { clientId: 'my-cli' }
  * ```
  */
-export type RefreshClientOptions = Pick<GetTokenOptions, 'clientId' | 'authorizationHeader' | 'clientSecret'>
+export type ClientAuthenticationFields = Pick<GetTokenOptions, 'clientId' | 'authorizationHeader' | 'clientSecret'>
+
+/**
+ * What {@link Authenticator.signOut} did: whether the server revoked the tokens (RFC 7009), and why not.
+ * The local session is cleared in every case.
+ *
+ * @example
+ * ```ts
+ * const { revoked, error } = await auth.signOut()
+ * if (!revoked && error) showWarning('Signed out here; the server could not be told.')
+ * ```
+ */
+export interface SignOutResult {
+  /** True when the revocation endpoint accepted every token sent to it. */
+  revoked: boolean
+  /** Why revocation did not happen: the server has no revocation endpoint, or the request failed. */
+  error?: AuthenticationError
+}
 
 /**
  * Options of {@link Authenticator.getAccessToken}.
@@ -228,19 +248,124 @@ export abstract class Authenticator {
   ): Promise<ObtainedToken>
 
   /**
-   * How a refresh authenticates the client (RFC 6749 §6), or `false` when this authenticator never uses refresh
-   * tokens. Default: a public client, identified by `client_id`. A refresh that fails with `invalid_grant`
-   * falls back to {@link Authenticator.obtain}.
+   * How refresh and revocation requests authenticate the client. Default: a public client, identified by
+   * `client_id` (RFC 6749 §2.3, §6; RFC 7009 §2.1).
    *
    * @example
    * ```ts
-   * protected override refreshOptions(): RefreshClientOptions | false {
+   * protected override clientAuthentication(): ClientAuthenticationFields {
    *   return { authorizationHeader: getBasicAuthorizationHeader(this.clientId, secret) }
    * }
    * ```
    */
-  protected refreshOptions(): RefreshClientOptions | false {
+  protected clientAuthentication(): ClientAuthenticationFields {
     return { clientId: this.clientId }
+  }
+
+  /**
+   * Whether a stored refresh token is used (RFC 6749 §6) before {@link Authenticator.obtain}: default true. A
+   * refresh refused with `invalid_grant` falls back to `obtain`.
+   *
+   * @example
+   * ```ts
+   * protected override usesRefreshTokens(): boolean {
+   *   return false // RFC 6749 §4.4.3: client credentials get no refresh token
+   * }
+   * ```
+   */
+  protected usesRefreshTokens(): boolean {
+    return true
+  }
+
+  /**
+   * The endpoints, given or discovered (once; a failed discovery is tried again next time).
+   *
+   * @example
+   * ```ts
+   * const { authorizationEndpoint } = await this.endpoints()
+   * ```
+   */
+  protected endpoints(): Promise<AuthenticatorEndpoints> {
+    if (this.#endpoints === undefined) {
+      const pending = resolveEndpoints(this.#issuer, this.#explicit, this.#required, this.transport)
+      this.#endpoints = pending
+      // A failed discovery is tried again on the next call, not remembered.
+      pending.catch(() => {
+        if (this.#endpoints === pending) this.#endpoints = undefined
+      })
+    }
+    return this.#endpoints
+  }
+
+  /**
+   * The issuer identifier that authorization responses must name (RFC 9207): the discovered metadata's, else
+   * the `issuer` option.
+   */
+  protected expectedIssuer(endpoints: AuthenticatorEndpoints): string | undefined {
+    if (endpoints.issuer !== undefined) return endpoints.issuer
+    return this.#issuer === undefined ? undefined : String(this.#issuer)
+  }
+
+  /**
+   * Keeps a token set obtained outside {@link Authenticator.getAccessToken} (a redirect's code exchange): checked
+   * like every other, written to the store under its lock, and used from then on.
+   *
+   * @example
+   * ```ts
+   * const obtainedAt = Date.now()
+   * await this.keep({ response: await getToken(tokenEndpoint, codeRequest), obtainedAt })
+   * ```
+   */
+  protected keep(obtained: ObtainedToken): Promise<StoredToken> {
+    const store = this.#store
+    const save = (): Promise<StoredToken> => this.#save(obtained)
+    return store.lock === undefined ? save() : store.lock(save, { signal: this.transport.signal })
+  }
+
+  /**
+   * Signs out: revokes the refresh token and the access token at the server's revocation endpoint (RFC 7009,
+   * when it has one), then removes the token set from memory and from the store. A failed revocation still
+   * clears the local session, and is reported in the result rather than thrown.
+   *
+   * @returns Whether the server revoked the tokens, and if not, why.
+   *
+   * @example
+   * ```ts
+   * const { revoked } = await auth.signOut()
+   * ```
+   */
+  async signOut(): Promise<SignOutResult> {
+    await this.#adoptStored()
+    const current = this.#current
+    let result: SignOutResult = { revoked: false }
+    try {
+      if (current !== undefined) {
+        const { revocationEndpoint } = await this.endpoints()
+        if (revocationEndpoint === undefined) {
+          result.error = new AuthenticationError(
+            'The authorization server has no revocation endpoint (RFC 7009): the tokens stay valid until they expire. Pass revocationEndpoint if it has one.',
+          )
+        } else {
+          const request = { ...this.transport, ...this.clientAuthentication() }
+          // The refresh token first: revoking it revokes the grant, and with it the access token, at most servers.
+          if (current.refreshToken !== undefined) {
+            await revokeToken(revocationEndpoint, current.refreshToken, { ...request, tokenTypeHint: 'refresh_token' })
+          }
+          await revokeToken(revocationEndpoint, current.accessToken, { ...request, tokenTypeHint: 'access_token' })
+          result = { revoked: true }
+        }
+      }
+    } catch (err) {
+      result = {
+        revoked: false,
+        error:
+          err instanceof AuthenticationError
+            ? err
+            : new AuthenticationError('Revoking the tokens failed.', { cause: err }),
+      }
+    }
+    await this.clear()
+    return result
   }
 
   /**
@@ -396,13 +521,12 @@ export abstract class Authenticator {
     const previous = this.#current
     if (previous !== undefined && this.#usable(previous)) return previous
 
-    const endpoints = await this.#resolveEndpoints()
+    const endpoints = await this.endpoints()
     let obtained: ObtainedToken | undefined
     const refreshToken = previous?.refreshToken
-    const refresh = refreshToken === undefined ? false : this.refreshOptions()
-    if (refresh !== false && refreshToken !== undefined) {
+    if (refreshToken !== undefined && this.usesRefreshTokens()) {
       try {
-        obtained = await this.#refresh(endpoints, refreshToken, refresh)
+        obtained = await this.#refresh(endpoints, refreshToken)
       } catch (err) {
         // RFC 6749 §5.2 invalid_grant: the refresh token is expired, revoked, or already rotated by a holder
         // that did not share our lock. Any other failure (network, timeout, 5xx, 429) is thrown and the stored
@@ -414,7 +538,10 @@ export abstract class Authenticator {
       }
     }
     obtained ??= await this.obtain(endpoints, this.#current)
-    const { response, obtainedAt } = obtained
+    return this.#save(obtained)
+  }
+
+  async #save({ response, obtainedAt }: ObtainedToken): Promise<StoredToken> {
     // RFC 6749 §7.1: a client must not use a token whose type it does not understand; this one sends Bearer
     // (RFC 6750). A server that omits token_type is read as Bearer.
     if (response.tokenType !== undefined && !/^bearer$/i.test(response.tokenType)) {
@@ -448,11 +575,10 @@ export abstract class Authenticator {
   async #refresh(
     endpoints: AuthenticatorEndpoints,
     refreshToken: string,
-    clientAuth: RefreshClientOptions,
   ): Promise<ObtainedToken> {
     const request: GetTokenOptions = {
       ...this.transport,
-      ...clientAuth,
+      ...this.clientAuthentication(),
       grantType: GrantType.REFRESH_TOKEN,
       refreshToken,
     }
@@ -464,17 +590,5 @@ export abstract class Authenticator {
       response: refreshed.refreshToken === undefined ? { ...refreshed, refreshToken } : refreshed,
       obtainedAt,
     }
-  }
-
-  #resolveEndpoints(): Promise<AuthenticatorEndpoints> {
-    if (this.#endpoints === undefined) {
-      const pending = resolveEndpoints(this.#issuer, this.#explicit, this.#required, this.transport)
-      this.#endpoints = pending
-      // A failed discovery is tried again on the next call, not remembered.
-      pending.catch(() => {
-        if (this.#endpoints === pending) this.#endpoints = undefined
-      })
-    }
-    return this.#endpoints
   }
 }

@@ -5,6 +5,7 @@ import {
   Authenticator,
   type AuthenticatorEndpoints,
   type AuthenticatorOptions,
+  type ClientAuthenticationFields,
   type ObtainedToken,
 } from './authenticator.ts'
 
@@ -65,8 +66,13 @@ export class ClientCredentialsAuthenticator extends Authenticator {
   }
 
   /** RFC 6749 §4.4.3: a refresh token SHOULD NOT be issued here; a new grant is as cheap. */
-  protected override refreshOptions(): false {
+  protected override usesRefreshTokens(): boolean {
     return false
+  }
+
+  /** Revocation authenticates the client as the grant does. */
+  protected override clientAuthentication(): ClientAuthenticationFields {
+    return clientAuthOptions(this.#clientAuth, this.clientId, this.#clientSecret)
   }
 
   protected override async obtain(endpoints: AuthenticatorEndpoints): Promise<ObtainedToken> {

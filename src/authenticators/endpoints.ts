@@ -15,6 +15,17 @@ export interface AuthenticatorEndpoints {
   tokenEndpoint: string | URL
   /** The device authorization endpoint (RFC 8628 §3.1), for the device flow. */
   deviceAuthorizationEndpoint?: string | URL
+  /** The authorization endpoint (RFC 6749 §3.1), for sign-in with the browser. */
+  authorizationEndpoint?: string | URL
+  /** The revocation endpoint (RFC 7009 §2), for sign-out. */
+  revocationEndpoint?: string | URL
+  /**
+   * The issuer as its metadata names it, when discovered: authorization responses are checked against it
+   * (RFC 9207).
+   */
+  issuer?: string
+  /** Whether the metadata says every authorization response carries `iss` (RFC 9207 §3). */
+  issParameterRequired?: boolean
 }
 
 /**
@@ -57,5 +68,13 @@ export async function resolveEndpoints(
   const endpoints: AuthenticatorEndpoints = { tokenEndpoint }
   const device = explicit.deviceAuthorizationEndpoint ?? metadata?.device_authorization_endpoint
   if (device !== undefined) endpoints.deviceAuthorizationEndpoint = device
+  const authorization = explicit.authorizationEndpoint ?? metadata?.authorization_endpoint
+  if (authorization !== undefined) endpoints.authorizationEndpoint = authorization
+  const revocation = explicit.revocationEndpoint ?? metadata?.revocation_endpoint
+  if (revocation !== undefined) endpoints.revocationEndpoint = revocation
+  if (metadata !== undefined) {
+    endpoints.issuer = metadata.issuer
+    if (metadata.authorization_response_iss_parameter_supported === true) endpoints.issParameterRequired = true
+  }
   return endpoints
 }
