@@ -214,6 +214,7 @@ function safeText(value: string | null, max: number): string | undefined {
   const clean = value
     // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
     .replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, ' ')
+    .replace(/\s+/g, ' ')
     .trim()
   return clean.length > max ? `${clean.slice(0, max)}…` : clean
 }
