@@ -22,7 +22,12 @@ export interface Pkce {
 
 /**
  * Encodes bytes as base64url without padding (RFC 4648 §5, RFC 7636 Appendix A), with web APIs only.
- * Internal: not exported from the package.
+ * Internal (not exported from the package): also the way to make a random `state`.
+ *
+ * @example
+ * ```ts
+ * const state = base64UrlEncode(crypto.getRandomValues(new Uint8Array(16))) // 22 characters
+ * ```
  */
 export function base64UrlEncode(bytes: Uint8Array): string {
   let binary = ''
