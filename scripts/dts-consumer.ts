@@ -13,9 +13,14 @@ import {
   type AuthenticationErrorOptions,
   AuthenticationPending,
   Authenticator,
+  type AuthorizationResponse,
   type AuthorizationServerMetadata,
   authorizationServerMetadataSchema,
+  type BuildAuthorizationUrlOptions,
+  buildAuthorizationUrl,
   ClientCredentialsAuthenticator,
+  calculatePkceChallenge,
+  createPkce,
   DeviceCodeAuthenticator,
   type DeviceCodeInit,
   DeviceCodeResponse,
@@ -30,9 +35,14 @@ import {
   getDeviceCode,
   getToken,
   memoryStore,
+  type ParseAuthorizationResponseOptions,
+  type Pkce,
   type PollTokenEndpointOptions,
+  parseAuthorizationResponse,
   parseStoredToken,
   pollTokenEndpoint,
+  type RevokeTokenOptions,
+  revokeToken,
   type StoredToken,
   storedTokenSchema,
   type TokenResponse,
@@ -76,6 +86,11 @@ export const coreExports = {
   parseStoredToken,
   storedTokenSchema,
   webStorageStore,
+  buildAuthorizationUrl,
+  calculatePkceChallenge,
+  createPkce,
+  parseAuthorizationResponse,
+  revokeToken,
 } satisfies Record<keyof typeof core, unknown>
 export const nodeExports = { nodeAdapter, fileStore } satisfies Record<keyof typeof node, unknown>
 export const denoExports = { denoAdapter } satisfies Record<keyof typeof deno, unknown>
@@ -85,7 +100,25 @@ assertType<Equal<typeof utf8, 'utf-8'>>()
 assertType<Equal<typeof errorAuthPending, 'authorization_pending'>>()
 assertType<Equal<typeof errorSlowDown, 'slow_down'>>()
 assertType<
-  Equal<GrantType, 'client_credentials' | 'urn:ietf:params:oauth:grant-type:device_code' | 'refresh_token'>
+  Equal<
+    GrantType,
+    | 'client_credentials'
+    | 'urn:ietf:params:oauth:grant-type:device_code'
+    | 'refresh_token'
+    | 'authorization_code'
+  >
+>()
+assertType<Equal<typeof GrantType.AUTHORIZATION_CODE, 'authorization_code'>>()
+assertType<Equal<Pkce, { codeVerifier: string; codeChallenge: string; codeChallengeMethod: 'S256' }>>()
+assertType<Equal<ReturnType<typeof createPkce>, Promise<Pkce>>>()
+assertType<Equal<ReturnType<typeof calculatePkceChallenge>, Promise<string>>>()
+assertType<Equal<ReturnType<typeof buildAuthorizationUrl>, URL>>()
+assertType<Equal<ReturnType<typeof parseAuthorizationResponse>, AuthorizationResponse>>()
+assertType<Equal<AuthorizationResponse, { code: string }>>()
+assertType<Equal<ReturnType<typeof revokeToken>, Promise<void>>>()
+assertType<Equal<RevokeTokenOptions['tokenTypeHint'], 'access_token' | 'refresh_token' | undefined>>()
+assertType<
+  Equal<AuthorizationServerMetadata['authorization_response_iss_parameter_supported'], boolean | undefined>
 >()
 assertType<Equal<AuthenticationPending['error'], 'authorization_pending' | 'slow_down'>>()
 assertType<Equal<NodeFetchAdapter, FetchAdapter>>()
@@ -171,6 +204,40 @@ export async function consumer(signal: AbortSignal): Promise<string> {
   const stored: StoredToken | undefined = parseStoredToken(await memoryStore().get())
   const served: Response = await service.fetch('https://api.example', { method: 'GET' })
   void [await user.getAccessToken(), stored?.expiresAt, served.status, Object.keys(storedTokenSchema.entries)]
+
+  const pkce: Pkce = await createPkce()
+  const challenge: string = await calculatePkceChallenge(pkce.codeVerifier)
+  const authorizationOptions: BuildAuthorizationUrlOptions = {
+    redirectUri: 'http://127.0.0.1:53682/callback',
+    codeChallenge: challenge,
+    state: 'state-value',
+    scopes: ['openid'],
+    audience: 'api',
+    nonce: 'n',
+    prompt: 'login',
+    loginHint: 'user@example.com',
+    extraParams: { ui_locales: 'en' },
+  }
+  const authorizationUrl: URL = buildAuthorizationUrl(
+    metadata.authorization_endpoint ?? '',
+    'cli',
+    authorizationOptions,
+  )
+  const parseOptions: ParseAuthorizationResponseOptions = {
+    state: 'state-value',
+    issuer: metadata.issuer,
+    issParameterRequired: metadata.authorization_response_iss_parameter_supported === true,
+  }
+  const { code: authorizationCode } = parseAuthorizationResponse(authorizationUrl, parseOptions)
+  const signedIn = await getToken('https://idp.example/token', {
+    grantType: GrantType.AUTHORIZATION_CODE,
+    code: authorizationCode,
+    redirectUri: authorizationOptions.redirectUri,
+    codeVerifier: pkce.codeVerifier,
+    clientId: 'cli',
+  })
+  const revokeOptions: RevokeTokenOptions = { tokenTypeHint: 'refresh_token', clientId: 'cli', signal }
+  await revokeToken(metadata.revocation_endpoint ?? '', signedIn.refreshToken ?? '', revokeOptions)
 
   return [
     expiresIn,

@@ -15,6 +15,13 @@ export {
   DeviceCodeAuthenticator,
   type DeviceCodeAuthenticatorOptions,
 } from './authenticators/device-code-authenticator.ts'
+export {
+  type AuthorizationResponse,
+  type BuildAuthorizationUrlOptions,
+  buildAuthorizationUrl,
+  type ParseAuthorizationResponseOptions,
+  parseAuthorizationResponse,
+} from './protocol/authorization.ts'
 export { getBasicAuthorizationHeader } from './protocol/basic-auth.ts'
 export type { ClientAuthMethod } from './protocol/client-auth.ts'
 export { errorAuthPending, errorSlowDown, GrantType, utf8 } from './protocol/constants.ts'
@@ -31,7 +38,9 @@ export {
   type AuthenticationErrorOptions,
   AuthenticationPending,
 } from './protocol/errors.ts'
+export { calculatePkceChallenge, createPkce, type Pkce } from './protocol/pkce.ts'
 export { type PollTokenEndpointOptions, pollTokenEndpoint } from './protocol/poll.ts'
+export { type RevokeTokenOptions, revokeToken } from './protocol/revocation.ts'
 export { type DeviceCodeInit, type TokenResponse, tokenResponseSchema } from './protocol/schemas.ts'
 export { type GetTokenOptions, getToken } from './protocol/token.ts'
 export type { FetchAdapter, TransportOptions } from './protocol/transport.ts'

@@ -108,7 +108,7 @@ test('Deno runs the same dist bundle: grants, device flow, authenticator, denoAd
     return { code: result.code, output: `${result.stdout}${result.stderr}` }
   })
   await test.info().attach('deno test output', { body: output, contentType: 'text/plain' })
-  expect(output, output).toMatch(/^ok \| 11 passed \| 0 failed/m)
+  expect(output, output).toMatch(/^ok \| 12 passed \| 0 failed/m)
   expect(code, output).toBe(0)
 
   await test.step('Deno imported the same dist/index.js as Node', async () => {

@@ -46,6 +46,8 @@ export const GrantType = {
   DEVICE_CODE: 'urn:ietf:params:oauth:grant-type:device_code',
   /** RFC 6749 §6 refresh token grant. */
   REFRESH_TOKEN: 'refresh_token',
+  /** RFC 6749 §4.1.3 authorization code grant (with PKCE, RFC 7636 §4.5). */
+  AUTHORIZATION_CODE: 'authorization_code',
 } as const
 
 /** One of the {@link GrantType} values. */

@@ -47,8 +47,13 @@ export const authorizationServerMetadataSchema = /* @__PURE__ */ (() => {
     grant_types_supported: v.optional(names),
     /** Client authentication methods of the token endpoint, e.g. `client_secret_basic`, `client_secret_post`. */
     token_endpoint_auth_methods_supported: v.optional(names),
-    /** PKCE methods the server supports. */
+    /** PKCE methods the server supports (RFC 7636 §4.3), e.g. `S256`. */
     code_challenge_methods_supported: v.optional(names),
+    /**
+     * Whether the server puts `iss` in every authorization response (RFC 9207 §3): pass it as
+     * `issParameterRequired` to {@link parseAuthorizationResponse}.
+     */
+    authorization_response_iss_parameter_supported: v.optional(v.boolean()),
   })
 })()
 

@@ -25,8 +25,9 @@ export interface AuthenticationErrorOptions {
  * Raised for every failure to obtain a token or device code: an OAuth error answer, an HTTP failure,
  * a malformed or oversized response, a redirect, a timeout, a network or TLS failure, an expired device code.
  *
- * It never holds a client secret, refresh token, device code or `Authorization` value: those are replaced
- * with `[redacted]` before the error is built, even when the server echoes them back.
+ * It never holds a client secret, refresh token, device code, authorization code, PKCE code verifier, revoked
+ * token or `Authorization` value: those are replaced with `[redacted]` before the error is built, even when
+ * the server echoes them back.
  *
  * @example
  * ```ts

@@ -264,14 +264,16 @@ export async function exchange(
 }
 
 /**
- * Sends one credentialed form POST (RFC 6749 §3.2, §4.4.2; RFC 8628 §3.1, §3.4) with {@link exchange} and reads
- * the answer: an OAuth error body (RFC 6749 §5.2) becomes an {@link AuthenticationError} (or
- * {@link AuthenticationPending}) whatever the status, and a success must be JSON (or a form) valid for `schema`.
+ * Sends one credentialed form POST (RFC 6749 §3.2, §4.4.2; RFC 7009 §2.1; RFC 8628 §3.1, §3.4) with
+ * {@link exchange} and reads the answer: an OAuth error body (RFC 6749 §5.2) becomes an
+ * {@link AuthenticationError} (or {@link AuthenticationPending}) whatever the status, as does any other failure
+ * status. Resolves to the parsed body (JSON, or a form), `undefined` when it is neither; with `bodyRequired`,
+ * a success without one fails too.
  */
-export async function postForm<TSchema extends v.GenericSchema>(
+async function sendForm(
   post: FormPost,
-  schema: TSchema,
-): Promise<v.InferOutput<TSchema>> {
+  bodyRequired: boolean,
+): Promise<{ body: unknown; status: number; fail: Fail; where: string }> {
   const { response, text, fail, where } = await exchange(post)
   const { status, headers } = response
   const contentType = headers.get('content-type') ?? ''
@@ -311,7 +313,7 @@ export async function postForm<TSchema extends v.GenericSchema>(
     )
   }
 
-  if (!response.ok || body === undefined) {
+  if (!response.ok || (bodyRequired && body === undefined)) {
     throw fail(
       `The ${where} answered HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''} with ${
         text.trim() === ''
@@ -323,7 +325,27 @@ export async function postForm<TSchema extends v.GenericSchema>(
       options,
     )
   }
+  return { body, status, fail, where }
+}
+
+/**
+ * A form POST whose success answer is a JSON (or form) body valid for `schema` (token and device
+ * authorization endpoints); see {@link sendForm} for the failures.
+ */
+export async function postForm<TSchema extends v.GenericSchema>(
+  post: FormPost,
+  schema: TSchema,
+): Promise<v.InferOutput<TSchema>> {
+  const { body, status, fail, where } = await sendForm(post, true)
   return parseOrThrow(schema, body, (issues) =>
     fail(`The ${where} answered HTTP ${status} with an invalid response: ${issues}.`, { status }),
   )
+}
+
+/**
+ * A form POST whose success is its status alone, any body (even an empty one) ignored: RFC 7009 §2.2
+ * revocation. An OAuth error body still fails, whatever the status, as in {@link postForm}.
+ */
+export async function postFormForStatus(post: FormPost): Promise<void> {
+  await sendForm(post, false)
 }

@@ -28,6 +28,12 @@ export interface GetTokenOptions extends TransportOptions {
   grantType?: GrantType
   /** The refresh token, for the refresh grant (RFC 6749 §6). */
   refreshToken?: string
+  /** The authorization code, for the authorization code grant (RFC 6749 §4.1.3), from {@link parseAuthorizationResponse}. */
+  code?: string
+  /** The `redirect_uri` of the authorization request, sent again with the code (RFC 6749 §4.1.3). */
+  redirectUri?: string
+  /** The PKCE code verifier whose challenge went in the authorization request (RFC 7636 §4.5). */
+  codeVerifier?: string
   /**
    * The client secret, sent in the form body as `client_secret` (RFC 6749 §2.3.1 `client_secret_post`, for
    * servers that accept nothing else). Prefer `authorizationHeader` (HTTP Basic) where the server allows it.
@@ -36,7 +42,8 @@ export interface GetTokenOptions extends TransportOptions {
 }
 
 /**
- * Requests a token from a token endpoint: client credentials (default), device code or refresh token grant.
+ * Requests a token from a token endpoint: client credentials (default), device code, refresh token or
+ * authorization code grant.
  * Sends `application/x-www-form-urlencoded` with `Accept: application/json` and `Cache-Control: no-cache`.
  *
  * @param tokenEndpoint - The token endpoint URL (`https:`, or `http:` on loopback).
@@ -52,6 +59,14 @@ export interface GetTokenOptions extends TransportOptions {
  * const { accessToken, expiresIn } = await getToken('https://idp.example/oauth2/token', {
  *   authorizationHeader,
  *   scopes: ['api:read'],
+ * })
+ * // Authorization code + PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5), after parseAuthorizationResponse:
+ * const signedIn = await getToken(tokenEndpoint, {
+ *   grantType: GrantType.AUTHORIZATION_CODE,
+ *   code,
+ *   redirectUri,
+ *   codeVerifier: pkce.codeVerifier,
+ *   clientId: 'my-cli',
  * })
  * ```
  */
@@ -70,6 +85,9 @@ export async function getToken(
         scope: options.scopes?.join(' ') || undefined,
         audience: options.audience,
         refresh_token: options.refreshToken,
+        code: options.code,
+        redirect_uri: options.redirectUri,
+        code_verifier: options.codeVerifier,
         client_secret: options.clientSecret,
       },
       authorization: options.authorizationHeader,
@@ -79,6 +97,8 @@ export async function getToken(
         options.deviceCode,
         options.refreshToken,
         options.clientSecret,
+        options.code,
+        options.codeVerifier,
       ],
       pendingAllowed: true,
       transport: options,

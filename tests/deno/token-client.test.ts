@@ -13,7 +13,10 @@ import { denoAdapter } from '../../dist/deno.js'
 // @ts-types="../../dist/index.d.ts"
 import {
   AuthenticationError,
+  buildAuthorizationUrl,
   ClientCredentialsAuthenticator,
+  calculatePkceChallenge,
+  createPkce,
   DeviceCodeResponse,
   discover,
   type FetchAdapter,
@@ -21,6 +24,7 @@ import {
   getBasicAuthorizationHeader,
   getDeviceCode,
   getToken,
+  parseAuthorizationResponse,
   pollTokenEndpoint,
 } from '../../dist/index.js'
 
@@ -83,6 +87,31 @@ Deno.test('seed vectors: getBasicAuthorizationHeader', () => {
     'Basic Y2xpZW50X2lkOmFiYyUyNSUyNSUyNCUzRiU1QyUyRiU1QyUyRg==',
     'escaped',
   )
+})
+
+Deno.test('PKCE (RFC 7636 Appendix B) and the authorization request and response, on Web Crypto', async () => {
+  assertEquals(
+    await calculatePkceChallenge('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'),
+    'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    'appendix B',
+  )
+  const pkce = await createPkce()
+  assert(/^[A-Za-z0-9_-]{43}$/.test(pkce.codeVerifier), 'verifier format')
+  assertEquals(pkce.codeChallenge, await calculatePkceChallenge(pkce.codeVerifier), 'challenge')
+  const url = buildAuthorizationUrl('https://idp.example/authorize', 'cli', {
+    redirectUri: 'http://127.0.0.1:1/callback',
+    codeChallenge: pkce.codeChallenge,
+    state: 'deno-state',
+  })
+  assertEquals(url.searchParams.get('code_challenge_method'), 'S256', 'method')
+  const callback = 'http://127.0.0.1:1/callback?code=abc123&state=deno-state'
+  assertEquals(parseAuthorizationResponse(callback, { state: 'deno-state' }).code, 'abc123', 'code')
+  try {
+    parseAuthorizationResponse(callback, { state: 'other' })
+    throw new Error('a forged state was accepted')
+  } catch (err) {
+    assert(err instanceof AuthenticationError && err.error === 'state_mismatch', 'state_mismatch')
+  }
 })
 
 Deno.test('client credentials grant against oidc-provider', async () => {

@@ -1,6 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto'
 import { test as base, expect } from '@playwright/test'
 import {
   approveInteractively,
+  authorizeInteractively,
   type OidcFixture,
   type StartOidcProviderOptions,
   startOidcProvider,
@@ -67,6 +69,225 @@ const poll = (oidc: OidcFixture, deviceCode: string) =>
     device_code: deviceCode,
     client_id: oidc.deviceClient.clientId,
   })
+
+/** A raw RFC 7009 revocation POST (its success body is empty, not JSON). */
+async function revoke(
+  oidc: OidcFixture,
+  token: string,
+  headers: Record<string, string> = {},
+  form: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; text: string }> {
+  const res = await fetch(oidc.revocationEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams({ token, ...form }),
+  })
+  return { status: res.status, headers: res.headers, text: await res.text() }
+}
+
+/** A PKCE pair by hand (node:crypto; the library's own createPkce is tested elsewhere). */
+function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url')
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
+}
+
+function authorizationUrl(
+  oidc: OidcFixture,
+  params: Record<string, string>,
+  client: { clientId: string; redirectUris: string[] } = oidc.webClient,
+): URL {
+  const url = new URL(oidc.authorizationEndpoint)
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: client.clientId,
+    redirect_uri: client.redirectUris[0] ?? '',
+    scope: 'openid offline_access api:read',
+    prompt: 'consent',
+    state: 'st-123',
+    ...params,
+  }).toString()
+  return url
+}
+
+test.describe('authorization code flow', () => {
+  const redirectUri = 'http://127.0.0.1:8765/callback'
+  test.use({ oidcOptions: { redirectUris: [redirectUri] } })
+
+  test('discovery names the endpoints and RFC 9207 iss support', async ({ oidc }) => {
+    const res = await fetch(`${oidc.issuer}/.well-known/openid-configuration`)
+    const metadata = (await res.json()) as Json
+    expect(metadata).toMatchObject({
+      issuer: oidc.issuer,
+      authorization_endpoint: oidc.authorizationEndpoint,
+      revocation_endpoint: oidc.revocationEndpoint,
+      end_session_endpoint: expect.any(String),
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
+    })
+    expect(oidc.authorizationEndpoint).toBe(`${oidc.issuer}/auth`)
+    expect(oidc.revocationEndpoint).toBe(`${oidc.issuer}/token/revocation`)
+    expect(metadata.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code']))
+    expect(oidc.webClient.redirectUris).toEqual([redirectUri])
+  })
+
+  test('code + PKCE, refresh with rotation, revoke, then the refresh token is dead', async ({ oidc }) => {
+    const { verifier, challenge } = pkcePair()
+    const callback = await authorizeInteractively(
+      authorizationUrl(oidc, { code_challenge: challenge, code_challenge_method: 'S256' }),
+      { accountId: 'alice' },
+    )
+    expect(`${callback.origin}${callback.pathname}`).toBe(redirectUri)
+    expect(callback.searchParams.get('state')).toBe('st-123')
+    expect(callback.searchParams.get('iss')).toBe(oidc.issuer)
+    const code = callback.searchParams.get('code') ?? ''
+    expect(code).not.toBe('')
+
+    const exchange = (codeVerifier: string) =>
+      postForm(oidc.tokenEndpoint, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: codeVerifier,
+        client_id: oidc.webClient.clientId,
+      })
+    const tokens = await exchange(verifier)
+    expect(tokens.status).toBe(200)
+    expect(tokens.json).toMatchObject({
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+      id_token: expect.any(String),
+      token_type: 'Bearer',
+      scope: 'openid offline_access api:read',
+    })
+    expect((await oidc.provider.AccessToken.find(String(tokens.json.access_token)))?.accountId).toBe('alice')
+
+    const refresh = (refreshToken: unknown) =>
+      postForm(oidc.tokenEndpoint, {
+        grant_type: 'refresh_token',
+        refresh_token: String(refreshToken),
+        client_id: oidc.webClient.clientId,
+      })
+    const refreshed = await refresh(tokens.json.refresh_token)
+    expect(refreshed.status).toBe(200)
+    expect(refreshed.json.refresh_token).toEqual(expect.any(String))
+    expect(refreshed.json.refresh_token).not.toBe(tokens.json.refresh_token)
+
+    const revoked = await revoke(
+      oidc,
+      String(refreshed.json.refresh_token),
+      {},
+      {
+        token_type_hint: 'refresh_token',
+        client_id: oidc.webClient.clientId,
+      },
+    )
+    expect(revoked).toMatchObject({ status: 200, text: '' })
+    expect((await refresh(refreshed.json.refresh_token)).json.error).toBe('invalid_grant')
+    // unknown tokens: 200 too (RFC 7009 §2.2)
+    const unknown = await revoke(oidc, 'no-such-token', {}, { client_id: oidc.webClient.clientId })
+    expect(unknown).toMatchObject({ status: 200, text: '' })
+    // the code was single use (and reusing it revokes what it gave: RFC 6749 §4.1.2)
+    expect((await exchange(verifier)).json.error).toBe('invalid_grant')
+  })
+
+  test('a public client revoking the token of another client gets 200 and the token lives on', async ({
+    oidc,
+  }) => {
+    const { verifier, challenge } = pkcePair()
+    const callback = await authorizeInteractively(
+      authorizationUrl(oidc, { code_challenge: challenge, code_challenge_method: 'S256' }),
+    )
+    const tokens = await postForm(oidc.tokenEndpoint, {
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code') ?? '',
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+      client_id: oidc.webClient.clientId,
+    })
+    const refreshToken = String(tokens.json.refresh_token)
+    const other = await revoke(oidc, refreshToken, {}, { client_id: oidc.deviceClient.clientId })
+    expect(other).toMatchObject({ status: 200, text: '' })
+    expect((await oidc.provider.RefreshToken.find(refreshToken))?.clientId).toBe(oidc.webClient.clientId)
+    // a confidential client is told off
+    const confidential = await revoke(oidc, refreshToken, {
+      authorization: basicAuth(oidc.confidentialClient.clientId, oidc.confidentialClient.clientSecret),
+    })
+    expect(confidential.status).toBe(400)
+    expect(JSON.parse(confidential.text).error).toBe('invalid_request')
+    // without any client authentication: invalid_request
+    const anonymous = await revoke(oidc, refreshToken)
+    expect(anonymous.status).toBe(400)
+    expect(JSON.parse(anonymous.text).error).toBe('invalid_request')
+  })
+
+  test('a wrong verifier is invalid_grant; no PKCE is refused at the authorization endpoint', async ({
+    oidc,
+  }) => {
+    const { challenge } = pkcePair()
+    const callback = await authorizeInteractively(
+      authorizationUrl(oidc, { code_challenge: challenge, code_challenge_method: 'S256' }),
+    )
+    const wrong = await postForm(oidc.tokenEndpoint, {
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code') ?? '',
+      redirect_uri: redirectUri,
+      code_verifier: pkcePair().verifier,
+      client_id: oidc.webClient.clientId,
+    })
+    expect(wrong.status).toBe(400)
+    expect(wrong.json.error).toBe('invalid_grant')
+
+    const noPkce = await authorizeInteractively(authorizationUrl(oidc, {}))
+    expect(noPkce.searchParams.get('error')).toBe('invalid_request')
+    expect(noPkce.searchParams.get('state')).toBe('st-123')
+    const plain = await authorizeInteractively(
+      authorizationUrl(oidc, { code_challenge: challenge, code_challenge_method: 'plain' }),
+    )
+    expect(plain.searchParams.get('error')).toBe('invalid_request')
+  })
+
+  test('deny gives the access_denied callback with state and iss', async ({ oidc }) => {
+    const callback = await authorizeInteractively(
+      authorizationUrl(oidc, { code_challenge: pkcePair().challenge, code_challenge_method: 'S256' }),
+      { deny: true },
+    )
+    expect(`${callback.origin}${callback.pathname}`).toBe(redirectUri)
+    expect(Object.fromEntries(callback.searchParams)).toMatchObject({
+      error: 'access_denied',
+      state: 'st-123',
+      iss: oidc.issuer,
+    })
+    expect(callback.searchParams.has('code')).toBe(false)
+  })
+
+  test('the web client matches redirect URIs exactly, the native CLI client on any loopback port', async ({
+    oidc,
+  }) => {
+    const { challenge } = pkcePair()
+    const pkce = { code_challenge: challenge, code_challenge_method: 'S256' }
+    await expect(
+      authorizeInteractively(
+        authorizationUrl(oidc, { ...pkce, redirect_uri: 'http://127.0.0.1:8766/callback' }),
+      ),
+    ).rejects.toThrow(/answered 400/)
+
+    for (const port of [49152, 61234]) {
+      const cliRedirect = `http://127.0.0.1:${port}/callback`
+      const callback = await authorizeInteractively(
+        authorizationUrl(oidc, { ...pkce, redirect_uri: cliRedirect }, oidc.cliClient),
+      )
+      expect(`${callback.origin}${callback.pathname}`).toBe(cliRedirect)
+      expect(callback.searchParams.get('code')).toEqual(expect.any(String))
+    }
+    expect(oidc.cliClient.redirectUris).toContain('http://127.0.0.1/callback')
+    // a path not registered is refused even for the native client
+    await expect(
+      authorizeInteractively(
+        authorizationUrl(oidc, { ...pkce, redirect_uri: 'http://127.0.0.1:4000/other' }, oidc.cliClient),
+      ),
+    ).rejects.toThrow(/answered 400/)
+  })
+})
 
 test.describe('client credentials', () => {
   test('the odd secret, form-urlencoded in the Basic header, gets an opaque token', async ({ oidc }) => {
@@ -284,7 +505,7 @@ test.describe('CORS', () => {
   test.use({ oidcOptions: { corsOrigins: [allowed] } })
 
   test('preflight and actual requests from an allowed origin', async ({ oidc }) => {
-    for (const endpoint of [oidc.tokenEndpoint, oidc.deviceAuthorizationEndpoint]) {
+    for (const endpoint of [oidc.tokenEndpoint, oidc.deviceAuthorizationEndpoint, oidc.revocationEndpoint]) {
       const preflight = await fetch(endpoint, {
         method: 'OPTIONS',
         headers: {
@@ -334,6 +555,13 @@ test.describe('CORS', () => {
     )
     expect(cc.status).toBe(200)
     expect(cc.headers.get('access-control-allow-origin')).toBe(allowed)
+
+    const revoked = await revoke(oidc, String(cc.json.access_token), {
+      ...headers,
+      authorization: basicAuth(oidc.confidentialClient.clientId, oidc.confidentialClient.clientSecret),
+    })
+    expect(revoked.status).toBe(200)
+    expect(revoked.headers.get('access-control-allow-origin')).toBe(allowed)
   })
 
   test('a disallowed origin is refused on the actual request', async ({ oidc }) => {
@@ -345,6 +573,16 @@ test.describe('CORS', () => {
     expect(refused.status).toBe(400)
     expect(refused.json.error).toBe('invalid_request')
     expect(refused.headers.get('access-control-allow-origin')).toBeNull()
+
+    const revocation = await revoke(
+      oidc,
+      'some-token',
+      { origin: 'http://127.0.0.1:1' },
+      { client_id: oidc.webClient.clientId },
+    )
+    expect(revocation.status).toBe(400)
+    expect(JSON.parse(revocation.text).error).toBe('invalid_request')
+    expect(revocation.headers.get('access-control-allow-origin')).toBeNull()
   })
 })
 

@@ -204,6 +204,8 @@ test.describe('constants and DeviceCodeResponse', () => {
       CLIENT_CREDS: 'client_credentials',
       DEVICE_CODE: 'urn:ietf:params:oauth:grant-type:device_code',
       REFRESH_TOKEN: 'refresh_token',
+      // beyond the seed: sign-in with the browser (RFC 6749 §4.1.3)
+      AUTHORIZATION_CODE: 'authorization_code',
     })
   })
 
