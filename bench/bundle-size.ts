@@ -20,16 +20,22 @@ export const targets = {
   full: 11_000,
   /** (b): the same app with ky and valibot external: what token-client adds to an app that already ships them. */
   marginal: 2_000,
+  /** (c): an SPA signing in by redirect (issue "Sign-in with the browser"; oidc-client-ts is about 17 KB). */
+  spa: 16_000,
 } as const
 
 /**
  * Regression budgets (gzip bytes), enforced: `npm run size` (in `npm test`) fails when a bundle grows past them.
  * The targets above are out of reach (ky alone is 8.87 KB of (a)'s 11), so these are the sizes measured after
  * the last shrink, rounded up to the next 0.25 KB: (a) 14.81 KB, (b) 5.28 KB. Lower them when code shrinks.
+ * Raised for the shared-sessions and sign-in issues (the session's status retries, the authorization code grant's
+ * fields in getToken: (a) 15.07 KB, (b) 5.46 KB). (c), the SPA bundle, measured 20.59 KB when it was added: its
+ * 16.0 KB target is out of reach while ky (8.9 KB of it) carries every request.
  */
 export const budgets = {
-  full: 15_000,
-  marginal: 5_500,
+  full: 15_250,
+  marginal: 5_750,
+  spa: 20_750,
 } as const
 
 const tokenClientApp = (entry = dist): string => `
@@ -106,6 +112,17 @@ export function refresh(tokenEndpoint, clientId, refreshToken) {
 }
 `
 
+const spaApp = (entry = dist): string => `
+import { BrowserAuthenticator, webStorageStore } from ${JSON.stringify(entry)}
+export function start(issuer, clientId, redirectUri) {
+  const auth = new BrowserAuthenticator({
+    issuer, clientId, redirectUri, scopes: ['openid', 'offline_access'],
+    store: webStorageStore(localStorage, 'app.token'),
+  })
+  return { auth, ready: auth.handleRedirect(), signIn: () => auth.signIn(), signOut: () => auth.signOut() }
+}
+`
+
 export interface BundleSize {
   name: string
   /** What the bundle contains. */
@@ -178,6 +195,13 @@ export async function tokenClientBundles(): Promise<BundleSize[]> {
       ...(await measure(tokenClientApp(), ['ky', 'valibot'])),
       budget: budgets.marginal,
       target: targets.marginal,
+    },
+    {
+      name: '(c) token-client SPA',
+      note: 'BrowserAuthenticator + webStorageStore (redirect sign-in, refresh, fetch, sign-out), all dependencies in',
+      ...(await measure(spaApp())),
+      budget: budgets.spa,
+      target: targets.spa,
     },
   ]
 }

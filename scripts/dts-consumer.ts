@@ -16,8 +16,11 @@ import {
   type AuthorizationResponse,
   type AuthorizationServerMetadata,
   authorizationServerMetadataSchema,
+  BrowserAuthenticator,
+  type BrowserAuthenticatorOptions,
   type BuildAuthorizationUrlOptions,
   buildAuthorizationUrl,
+  type ClientAuthenticationFields,
   ClientCredentialsAuthenticator,
   calculatePkceChallenge,
   createPkce,
@@ -34,6 +37,7 @@ import {
   getBasicAuthorizationHeader,
   getDeviceCode,
   getToken,
+  type LockOptions,
   memoryStore,
   type ParseAuthorizationResponseOptions,
   type Pkce,
@@ -41,8 +45,11 @@ import {
   parseAuthorizationResponse,
   parseStoredToken,
   pollTokenEndpoint,
+  type RedirectResult,
   type RevokeTokenOptions,
   revokeToken,
+  type SignInOptions,
+  type SignOutResult,
   type StoredToken,
   storedTokenSchema,
   type TokenResponse,
@@ -55,7 +62,14 @@ import {
 import type * as deno from 'token-client/deno'
 import { type FetchAdapter as DenoFetchAdapter, denoAdapter } from 'token-client/deno'
 import type * as node from 'token-client/node'
-import { fileStore, type FetchAdapter as NodeFetchAdapter, nodeAdapter } from 'token-client/node'
+import {
+  type FileLockOptions,
+  fileStore,
+  LoopbackAuthenticator,
+  type LoopbackAuthenticatorOptions,
+  type FetchAdapter as NodeFetchAdapter,
+  nodeAdapter,
+} from 'token-client/node'
 
 /** Compile-time equality of two types. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -91,8 +105,12 @@ export const coreExports = {
   createPkce,
   parseAuthorizationResponse,
   revokeToken,
+  BrowserAuthenticator,
 } satisfies Record<keyof typeof core, unknown>
-export const nodeExports = { nodeAdapter, fileStore } satisfies Record<keyof typeof node, unknown>
+export const nodeExports = { nodeAdapter, fileStore, LoopbackAuthenticator } satisfies Record<
+  keyof typeof node,
+  unknown
+>
 export const denoExports = { denoAdapter } satisfies Record<keyof typeof deno, unknown>
 
 // Constants keep their literal types.
@@ -256,3 +274,25 @@ export async function consumer(signal: AbortSignal): Promise<string> {
     parsedKeys.length,
   ].join(' ')
 }
+
+// Sign-in with the browser, shared sessions.
+export const browserOptions: BrowserAuthenticatorOptions = {
+  issuer: 'https://idp.example',
+  clientId: 'spa',
+  redirectUri: 'https://app.example/',
+}
+export async function signInFlow(auth: BrowserAuthenticator, options: SignInOptions): Promise<void> {
+  const done: RedirectResult | undefined = await auth.handleRedirect()
+  if (done === undefined) await auth.signIn(options)
+  const out: SignOutResult = await auth.signOut()
+  assertType<Equal<typeof out.revoked, boolean>>()
+}
+export const loopbackOptions: LoopbackAuthenticatorOptions = {
+  issuer: 'https://idp.example',
+  clientId: 'cli',
+  onAuthorizationUrl: (url: URL) => void url,
+  callbackTimeout: 60_000,
+}
+export const lockOptions: LockOptions = { signal: AbortSignal.timeout(1000) }
+export const fileLockOptions: FileLockOptions = { staleAfter: 10_000 }
+export const publicClient: ClientAuthenticationFields = { clientId: 'cli' }

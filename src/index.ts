@@ -2,11 +2,17 @@ export {
   Authenticator,
   type AuthenticatorEndpoints,
   type AuthenticatorOptions,
+  type ClientAuthenticationFields,
   type GetAccessTokenOptions,
   type ObtainedToken,
-  type ClientAuthenticationFields,
   type SignOutResult,
 } from './authenticators/authenticator.ts'
+export {
+  BrowserAuthenticator,
+  type BrowserAuthenticatorOptions,
+  type RedirectResult,
+  type SignInOptions,
+} from './authenticators/browser-authenticator.ts'
 export {
   ClientCredentialsAuthenticator,
   type ClientCredentialsAuthenticatorOptions,

@@ -1,7 +1,7 @@
 import { GrantType } from '../protocol/constants.ts'
 import { AuthenticationError } from '../protocol/errors.ts'
-import type { TokenResponse } from '../protocol/schemas.ts'
 import { revokeToken } from '../protocol/revocation.ts'
+import type { TokenResponse } from '../protocol/schemas.ts'
 import { type GetTokenOptions, getToken } from '../protocol/token.ts'
 import { isLoopbackHost, resolveFetch, type TransportOptions } from '../protocol/transport.ts'
 import { memoryStore, type StoredToken, type TokenStore } from '../stores/token-store.ts'
@@ -71,7 +71,10 @@ export interface ObtainedToken {
  * const publicClient: ClientAuthenticationFields = { clientId: 'my-cli' }
  * ```
  */
-export type ClientAuthenticationFields = Pick<GetTokenOptions, 'clientId' | 'authorizationHeader' | 'clientSecret'>
+export type ClientAuthenticationFields = Pick<
+  GetTokenOptions,
+  'clientId' | 'authorizationHeader' | 'clientSecret'
+>
 
 /**
  * What {@link Authenticator.signOut} did: whether the server revoked the tokens (RFC 7009), and why not.
@@ -349,9 +352,15 @@ export abstract class Authenticator {
           const request = { ...this.transport, ...this.clientAuthentication() }
           // The refresh token first: revoking it revokes the grant, and with it the access token, at most servers.
           if (current.refreshToken !== undefined) {
-            await revokeToken(revocationEndpoint, current.refreshToken, { ...request, tokenTypeHint: 'refresh_token' })
+            await revokeToken(revocationEndpoint, current.refreshToken, {
+              ...request,
+              tokenTypeHint: 'refresh_token',
+            })
           }
-          await revokeToken(revocationEndpoint, current.accessToken, { ...request, tokenTypeHint: 'access_token' })
+          await revokeToken(revocationEndpoint, current.accessToken, {
+            ...request,
+            tokenTypeHint: 'access_token',
+          })
           result = { revoked: true }
         }
       }
@@ -572,10 +581,7 @@ export abstract class Authenticator {
     }
   }
 
-  async #refresh(
-    endpoints: AuthenticatorEndpoints,
-    refreshToken: string,
-  ): Promise<ObtainedToken> {
+  async #refresh(endpoints: AuthenticatorEndpoints, refreshToken: string): Promise<ObtainedToken> {
     const request: GetTokenOptions = {
       ...this.transport,
       ...this.clientAuthentication(),

@@ -122,7 +122,8 @@ export class BrowserAuthenticator extends Authenticator {
   constructor(options: BrowserAuthenticatorOptions) {
     const explicit: Partial<AuthenticatorEndpoints> = {}
     if (options.tokenEndpoint !== undefined) explicit.tokenEndpoint = options.tokenEndpoint
-    if (options.authorizationEndpoint !== undefined) explicit.authorizationEndpoint = options.authorizationEndpoint
+    if (options.authorizationEndpoint !== undefined)
+      explicit.authorizationEndpoint = options.authorizationEndpoint
     if (options.revocationEndpoint !== undefined) explicit.revocationEndpoint = options.revocationEndpoint
     const storage = (globalThis as { sessionStorage?: Storage }).sessionStorage
     const key = `token-client:${options.clientId}`
@@ -134,7 +135,9 @@ export class BrowserAuthenticator extends Authenticator {
       ['tokenEndpoint', 'authorizationEndpoint'],
     )
     if (typeof options.redirectUri !== 'string' || options.redirectUri === '') {
-      throw new TypeError('redirectUri is required: the URL of this app that the server sends the browser back to.')
+      throw new TypeError(
+        'redirectUri is required: the URL of this app that the server sends the browser back to.',
+      )
     }
     this.redirectUri = options.redirectUri
     this.#pendingKey = `${key}:pending`
@@ -245,7 +248,8 @@ export class BrowserAuthenticator extends Authenticator {
       }))
     } catch (err) {
       // A forged callback leaves the pending sign-in alone: the real one may still arrive in this tab.
-      if (!(err instanceof AuthenticationError && err.error === 'state_mismatch')) storage.removeItem(this.#pendingKey)
+      if (!(err instanceof AuthenticationError && err.error === 'state_mismatch'))
+        storage.removeItem(this.#pendingKey)
       this.#cleanAddressBar(callback)
       throw err
     }

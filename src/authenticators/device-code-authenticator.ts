@@ -1,4 +1,3 @@
-import { GrantType } from '../protocol/constants.ts'
 import { type GetDeviceCodeOptions, getDeviceCode } from '../protocol/device-code.ts'
 import type { DeviceCodeResponse } from '../protocol/device-code-response.ts'
 import { AuthenticationError } from '../protocol/errors.ts'

@@ -74,7 +74,8 @@ export async function resolveEndpoints(
   if (revocation !== undefined) endpoints.revocationEndpoint = revocation
   if (metadata !== undefined) {
     endpoints.issuer = metadata.issuer
-    if (metadata.authorization_response_iss_parameter_supported === true) endpoints.issParameterRequired = true
+    if (metadata.authorization_response_iss_parameter_supported === true)
+      endpoints.issParameterRequired = true
   }
   return endpoints
 }

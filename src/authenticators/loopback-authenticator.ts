@@ -105,11 +105,14 @@ export class LoopbackAuthenticator extends Authenticator {
   constructor(options: LoopbackAuthenticatorOptions) {
     const explicit: Partial<AuthenticatorEndpoints> = {}
     if (options.tokenEndpoint !== undefined) explicit.tokenEndpoint = options.tokenEndpoint
-    if (options.authorizationEndpoint !== undefined) explicit.authorizationEndpoint = options.authorizationEndpoint
+    if (options.authorizationEndpoint !== undefined)
+      explicit.authorizationEndpoint = options.authorizationEndpoint
     if (options.revocationEndpoint !== undefined) explicit.revocationEndpoint = options.revocationEndpoint
     super(options, explicit, ['tokenEndpoint', 'authorizationEndpoint'])
     if (typeof options.onAuthorizationUrl !== 'function') {
-      throw new TypeError('onAuthorizationUrl is required: it shows (or opens) the URL where the person signs in.')
+      throw new TypeError(
+        'onAuthorizationUrl is required: it shows (or opens) the URL where the person signs in.',
+      )
     }
     let redirect: URL
     try {
@@ -125,7 +128,9 @@ export class LoopbackAuthenticator extends Authenticator {
     }
     const timeout = options.callbackTimeout ?? 300_000
     if (typeof timeout !== 'number' || !(timeout > 0)) {
-      throw new TypeError(`callbackTimeout must be a positive number of milliseconds, got ${String(timeout)}.`)
+      throw new TypeError(
+        `callbackTimeout must be a positive number of milliseconds, got ${String(timeout)}.`,
+      )
     }
     this.#redirect = redirect
     this.#onAuthorizationUrl = options.onAuthorizationUrl
@@ -265,8 +270,14 @@ async function listen(redirect: URL): Promise<Listening> {
             finish(() => resolve(result))
           } catch (err) {
             const detail =
-              err instanceof AuthenticationError ? escapeHtml(err.error ?? 'error') : 'the answer could not be read'
-            answer(res, 400, page('Sign-in failed', `The sign-in did not complete (${detail}). Return to the terminal.`))
+              err instanceof AuthenticationError
+                ? escapeHtml(err.error ?? 'error')
+                : 'the answer could not be read'
+            answer(
+              res,
+              400,
+              page('Sign-in failed', `The sign-in did not complete (${detail}). Return to the terminal.`),
+            )
             finish(() => reject(err))
           }
         }
