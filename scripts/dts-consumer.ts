@@ -45,7 +45,7 @@ import {
 import type * as deno from 'token-client/deno'
 import { type FetchAdapter as DenoFetchAdapter, denoAdapter } from 'token-client/deno'
 import type * as node from 'token-client/node'
-import { fileStore, type FetchAdapter as NodeFetchAdapter, nodeAdapter } from 'token-client/node'
+import { fileStore, type FetchAdapter as NodeFetchAdapter, nodeAdapter, proxyForUrl } from 'token-client/node'
 
 /** Compile-time equality of two types. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -77,7 +77,10 @@ export const coreExports = {
   storedTokenSchema,
   webStorageStore,
 } satisfies Record<keyof typeof core, unknown>
-export const nodeExports = { nodeAdapter, fileStore } satisfies Record<keyof typeof node, unknown>
+export const nodeExports = { nodeAdapter, fileStore, proxyForUrl } satisfies Record<
+  keyof typeof node,
+  unknown
+>
 export const denoExports = { denoAdapter } satisfies Record<keyof typeof deno, unknown>
 
 // Constants keep their literal types.
@@ -155,6 +158,8 @@ export async function consumer(signal: AbortSignal): Promise<string> {
 
   const metadata: AuthorizationServerMetadata = await discover('https://idp.example', { signal })
   const store: TokenStore = fileStore('/tmp/token.json')
+  const proxied: string | undefined = proxyForUrl(new URL('https://idp.example/token'), { NO_PROXY: '*' })
+  void proxyForUrl('https://idp.example/token', process.env)
   const service = new ClientCredentialsAuthenticator({
     tokenEndpoint: metadata.token_endpoint ?? '',
     clientId: 'svc',
@@ -187,5 +192,6 @@ export async function consumer(signal: AbortSignal): Promise<string> {
     utf8,
     errorAuthPending,
     parsedKeys.length,
+    proxied,
   ].join(' ')
 }
