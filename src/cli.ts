@@ -1,11 +1,10 @@
 /**
  * The `token-client` command (dist/cli.js): `device`, `client-credentials`, `refresh` and `discover`.
  * Node ESM; the client-credentials command also runs under Deno (`deno run --allow-net --allow-env
- * --allow-read dist/cli.js client-credentials ...`), whose Node compatibility provides `node:process` and
+ * --allow-read dist/cli.js client-credentials ...`), whose Node compatibility provides the `process` global and
  * `node:util`. Run `token-client --help` for usage.
  */
-import process from 'node:process'
-import { isatty } from 'node:tty'
+import { builtins } from './cli/builtins.ts'
 import { runCli } from './cli/run.ts'
 
 /** Reads stdin to its end (a secret is one short line: 64 KiB is plenty). */
@@ -29,8 +28,8 @@ process.once('SIGINT', () => interrupt.abort(new Error('Interrupted')))
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: { write: (text: string) => process.stderr.write(text) },
-  stderrIsTty: isatty(2),
-  stdinIsTty: isatty(0),
+  stderrIsTty: builtins.tty.isatty(2),
+  stdinIsTty: builtins.tty.isatty(0),
   readStdin,
   env: process.env,
   signal: interrupt.signal,
