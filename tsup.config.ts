@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import { defineConfig, type Options } from 'tsup'
 
 /** What every entry shares: ESM only, ES2022, declarations and source maps, one file per entry. */
@@ -9,6 +10,9 @@ const esm = {
   clean: false,
   splitting: false,
 } satisfies Options
+
+// The CLI's chunks have hashed names: the ones of the previous build go first (clean: true would empty all of dist/).
+rmSync('dist/cli', { recursive: true, force: true })
 
 export default defineConfig([
   // The core is built for a neutral platform: it must run unchanged in browsers, Deno and Node,
@@ -39,10 +43,17 @@ export default defineConfig([
   {
     // The `token-client` bin: Node ESM (and Deno for client-credentials). The core is bundled in; the
     // adapters are loaded at run time from token-client/node (or /deno) only for --proxy/--cacert/--insecure.
+    // Split: dist/cli.js is the fast path (parsing, help, usage errors) and imports nothing heavy; the commands
+    // (with ky and valibot, which esbuild would otherwise hoist to the top of a single file as external static
+    // imports) and the QR code are chunks in dist/cli/, loaded with import() only when a command runs.
     ...esm,
     entry: { cli: 'src/cli.ts' },
     platform: 'node',
     dts: false,
+    splitting: true,
+    esbuildOptions(options) {
+      options.chunkNames = 'cli/[name]-[hash]'
+    },
     banner: { js: '#!/usr/bin/env node' },
     // Deno resolves Node built-ins only by their `node:` names.
     removeNodeProtocol: false,

@@ -8,7 +8,8 @@
  *    token-client (global fetch), token-client + nodeAdapter (npm undici), oauth4webapi, openid-client.
  * 2. Throughput, Deno: the global-fetch rows (raw fetch, ky alone, getToken) under the `deno` npm package.
  * 3. Poll timing of a device flow (RFC 8628 §3.5 gaps, approved → token).
- * 4. Cold start of `import('token-client')` against the ky + valibot floor.
+ * 4. Cold start of `import('token-client')` against the ky + valibot floor, and of the CLI's no-request paths
+ *    (`node dist/cli.js --help`, ...) against a bare `node -e 0`, paired, as ratios.
  * 5. Browser bundle sizes (esbuild, minified; gzip -9 and brotli 11).
  * 6. Shared sessions: the warm path (cached getAccessToken, authenticator.fetch vs raw fetch), one renewal with
  *    the file lock vs without, and 8 contending processes vs one alone (bench/sessions.ts).
@@ -22,7 +23,7 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { alternativeBundles, type BundleSize, kb, tokenClientBundles } from './bundle-size.ts'
 import { nodeRows } from './clients.ts'
-import { type ColdStart, coldStart } from './cold-start.ts'
+import { type CliColdStart, type ColdStart, cliColdStart, coldStart } from './cold-start.ts'
 import { concurrent, interleaved, median, sequential, type Timings } from './loop.ts'
 import { type PollTiming, pollTiming } from './poll-timing.ts'
 import { startBenchServer } from './server-process.ts'
@@ -37,6 +38,7 @@ const config = smoke
       rounds: 1,
       warmup: 10,
       coldRuns: 2,
+      cliRuns: 2,
       pollInterval: 0.2,
       pending: 3,
       warmCalls: 10_000,
@@ -51,6 +53,7 @@ const config = smoke
       rounds: 7,
       warmup: 300,
       coldRuns: 15,
+      cliRuns: 21,
       pollInterval: 0.2,
       pending: 10,
       warmCalls: 1_000_000,
@@ -199,6 +202,8 @@ try {
   // 4. Cold start.
   progress(`cold start: ${config.coldRuns} runs × 3 scripts`)
   const cold: ColdStart = coldStart(config.coldRuns)
+  progress(`CLI cold start: ${config.cliRuns} paired runs × 3 commands`)
+  const cliCold: CliColdStart = cliColdStart(config.cliRuns)
 
   // 5. Bundle sizes.
   progress('bundle sizes')
@@ -295,6 +300,24 @@ try {
   log(
     `import cost ratio (t_tc − t_empty) / (t_ky+valibot − t_empty) = ${cold.importRatio.toFixed(2)}×; ` +
       `whole-process ratio t_tc / t_ky+valibot = ${cold.processRatio.toFixed(2)}×`,
+  )
+  log()
+  log(
+    `## CLI cold start (no request sent; ${cliCold.runs} runs each, every run paired with a \`node -e 0\` just before it)`,
+  )
+  log()
+  log(
+    table(
+      ['command', 'median wall', 'median ratio to node -e 0'],
+      [
+        ['node -e 0', `${cliCold.medianMs['node -e 0'].toFixed(1)} ms`, '1.00×'],
+        ...(Object.keys(cliCold.ratio) as (keyof typeof cliCold.ratio)[]).map((name) => [
+          name,
+          `${cliCold.medianMs[name].toFixed(1)} ms`,
+          `${cliCold.ratio[name].toFixed(2)}×`,
+        ]),
+      ],
+    ),
   )
   log()
   log('## Browser bundles (esbuild --bundle --minify, ESM, browser; KB = 1000 bytes)')
@@ -394,6 +417,15 @@ try {
       cold.importRatio <= 1.15,
       `whole process: ${cold.processRatio.toFixed(2)}×`,
     ],
+    ...(Object.keys(cliCold.ratio) as (keyof typeof cliCold.ratio)[]).map(
+      (name): [string, string, string, boolean, string] => [
+        `CLI cold start: ${name} / node -e 0`,
+        `${cliCold.ratio[name].toFixed(2)}×`,
+        '≤ 1.50×',
+        cliCold.ratio[name] <= 1.5,
+        `${cliCold.medianMs[name].toFixed(1)} ms vs ${cliCold.medianMs['node -e 0'].toFixed(1)} ms`,
+      ],
+    ),
   ]
   log()
   log(`## Targets${smoke ? ' (smoke run: not meaningful)' : ''}`)
@@ -423,6 +455,7 @@ try {
     },
     coldStart: cold,
     sessions,
+    cliColdStart: cliCold,
     bundles,
     targets: targets.map(([target, measured, goal, met, note]) => ({ target, measured, goal, met, note })),
   })

@@ -69,6 +69,7 @@ import {
   type LoopbackAuthenticatorOptions,
   type FetchAdapter as NodeFetchAdapter,
   nodeAdapter,
+  proxyForUrl,
 } from 'token-client/node'
 
 /** Compile-time equality of two types. */
@@ -107,7 +108,7 @@ export const coreExports = {
   revokeToken,
   BrowserAuthenticator,
 } satisfies Record<keyof typeof core, unknown>
-export const nodeExports = { nodeAdapter, fileStore, LoopbackAuthenticator } satisfies Record<
+export const nodeExports = { nodeAdapter, fileStore, LoopbackAuthenticator, proxyForUrl } satisfies Record<
   keyof typeof node,
   unknown
 >
@@ -206,6 +207,8 @@ export async function consumer(signal: AbortSignal): Promise<string> {
 
   const metadata: AuthorizationServerMetadata = await discover('https://idp.example', { signal })
   const store: TokenStore = fileStore('/tmp/token.json')
+  const proxied: string | undefined = proxyForUrl(new URL('https://idp.example/token'), { NO_PROXY: '*' })
+  void proxyForUrl('https://idp.example/token', process.env)
   const service = new ClientCredentialsAuthenticator({
     tokenEndpoint: metadata.token_endpoint ?? '',
     clientId: 'svc',
@@ -272,6 +275,7 @@ export async function consumer(signal: AbortSignal): Promise<string> {
     utf8,
     errorAuthPending,
     parsedKeys.length,
+    proxied,
   ].join(' ')
 }
 

@@ -1,10 +1,10 @@
 /**
  * The `token-client` command (dist/cli.js): `device`, `client-credentials`, `refresh` and `discover`.
  * Node ESM; the client-credentials command also runs under Deno (`deno run --allow-net --allow-env
- * --allow-read dist/cli.js client-credentials ...`), whose Node compatibility provides `node:process` and
+ * --allow-read dist/cli.js client-credentials ...`), whose Node compatibility provides the `process` global and
  * `node:util`. Run `token-client --help` for usage.
  */
-import process from 'node:process'
+import { builtins } from './cli/builtins.ts'
 import { runCli } from './cli/run.ts'
 
 /** Reads stdin to its end (a secret is one short line: 64 KiB is plenty). */
@@ -23,11 +23,13 @@ const interrupt = new AbortController()
 // A second Ctrl-C gets the default behaviour back (the handler is registered once).
 process.once('SIGINT', () => interrupt.abort(new Error('Interrupted')))
 
+// process.stdin and process.stderr are built on first use (a few ms of a --help that needs neither): the TTY checks
+// ask the file descriptors, and stderr is reached only when something is written to it.
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
-  stderr: process.stderr,
-  stderrIsTty: process.stderr.isTTY === true,
-  stdinIsTty: process.stdin.isTTY === true,
+  stderr: { write: (text: string) => process.stderr.write(text) },
+  stderrIsTty: builtins.tty.isatty(2),
+  stdinIsTty: builtins.tty.isatty(0),
   readStdin,
   env: process.env,
   signal: interrupt.signal,

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util'
 import type { ClientAuthMethod } from '../protocol/client-auth.ts'
 import { checkEndpoint, type EndpointRemedies } from '../protocol/transport.ts'
+import { builtins } from './builtins.ts'
 import { type Command, commands, UsageError } from './usage.ts'
 
 /**
@@ -141,7 +141,11 @@ export function parseCliArgs(argv: readonly string[]): CliOptions | undefined {
 
   let values: Record<string, string | boolean | Array<string | boolean> | undefined>
   try {
-    ;({ values } = parseArgs({ args: [...rest], options: optionsByCommand[command], strict: true }))
+    ;({ values } = builtins.util.parseArgs({
+      args: [...rest],
+      options: optionsByCommand[command],
+      strict: true,
+    }))
   } catch (err) {
     const code = (err as { code?: unknown }).code
     const message = err instanceof Error ? err.message : String(err)

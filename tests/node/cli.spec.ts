@@ -13,6 +13,7 @@ import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { type OidcFixture, type StartOidcProviderOptions, startOidcProvider } from '../fixtures/oidc.ts'
 import { startProxy } from '../fixtures/proxy.ts'
 import { json, startScriptedServer } from '../fixtures/scripted-server.ts'
+import { createTestCa, startHttpsTokenServer } from '../fixtures/tls.ts'
 import { packageWithoutUndici } from '../fixtures/without-undici.ts'
 
 const cli = 'dist/cli.js'
@@ -25,14 +26,16 @@ async function provider(opts?: StartOidcProviderOptions): Promise<OidcFixture> {
 
 /**
  * Starts the CLI (`node dist/cli.js`, or `command` + dist/cli.js) with this environment minus any
- * TOKEN_CLIENT_* variable, plus `env`, feeding it `stdin`.
+ * TOKEN_CLIENT_* and proxy variable (HTTPS_PROXY, no_proxy, ...), plus `env`, feeding it `stdin`.
  */
 function start(
   args: string[],
   options: { env?: Record<string, string>; stdin?: string; command?: string[] } = {},
 ): StartedProcess {
   const base = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('TOKEN_CLIENT_')),
+    Object.entries(process.env).filter(
+      ([key]) => !key.startsWith('TOKEN_CLIENT_') && !/^(https?|all|no)_proxy$/i.test(key),
+    ),
   )
   const [program = process.execPath, ...prefix] = options.command ?? [process.execPath]
   return closedAfterTest(
@@ -282,6 +285,61 @@ test.describe('token-client CLI', () => {
     expect(badCa.code).toBe(2)
     expect(badCa.stderr).toContain('/nonexistent/ca.pem')
     expect(op.tokenRequests()).toBe(2)
+  })
+
+  test('without --proxy, the proxy comes from HTTPS_PROXY unless NO_PROXY lists the host; --proxy overrides', async () => {
+    const ca = closedAfterTest(await createTestCa())
+    const server = closedAfterTest(await startHttpsTokenServer(ca))
+    const fromEnvironment = closedAfterTest(await startProxy())
+    const fromFlag = closedAfterTest(await startProxy())
+    const args = ['client-credentials', '--token-endpoint', server.tokenEndpoint, '--client-id', 'c']
+    const env = { TOKEN_CLIENT_SECRET: 'x', HTTPS_PROXY: fromEnvironment.url }
+    const tunnels = [{ kind: 'connect', target: new URL(server.url).host }]
+
+    const proxied = await run([...args, '--cacert', ca.caPath], { env })
+    expect(proxied.stderr).toBe('')
+    expect(proxied.stdout).toBe('tls-token\n')
+    expect(fromEnvironment.carried()).toMatchObject(tunnels)
+
+    const bypassed = await run([...args, '--cacert', ca.caPath], {
+      env: { ...env, NO_PROXY: 'idp.example,127.0.0.1' },
+    })
+    expect(bypassed.stdout).toBe('tls-token\n')
+    expect(fromEnvironment.carried()).toHaveLength(1)
+
+    const overridden = await run([...args, '--cacert', ca.caPath, '--proxy', fromFlag.url], { env })
+    expect(overridden.stdout).toBe('tls-token\n')
+    expect(fromFlag.carried()).toMatchObject(tunnels)
+    expect(fromEnvironment.carried()).toHaveLength(1)
+    expect(server.tokenRequests()).toBe(3)
+
+    // An http:// issuer: http_proxy (lower case only) carries discovery and the token request alike.
+    const op = await provider()
+    const discovered = await run(
+      ['client-credentials', '--issuer', op.issuer, '--client-id', op.confidentialClient.clientId],
+      {
+        env: {
+          TOKEN_CLIENT_SECRET: op.confidentialClient.clientSecret,
+          HTTP_PROXY: 'http://127.0.0.1:9',
+          http_proxy: fromEnvironment.url,
+        },
+      },
+    )
+    expect(discovered.stderr).toBe('')
+    expect(discovered.code).toBe(0)
+    const forwarded = fromEnvironment.carried().slice(1)
+    expect(forwarded.map(({ target }) => target)).toEqual([
+      ...forwarded.slice(0, -1).map(() => expect.stringMatching(`^${op.issuer}/\\.well-known/`)),
+      op.tokenEndpoint,
+    ])
+    expect(forwarded.every(({ kind }) => kind === 'request')).toBe(true)
+
+    // A proxy variable that is no proxy URL is a configuration error naming where it came from.
+    const bad = await run([...args, '--cacert', ca.caPath], {
+      env: { ...env, HTTPS_PROXY: 'socks5://127.0.0.1:9' },
+    })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('(from HTTPS_PROXY, http_proxy or ALL_PROXY)')
   })
 
   test('device: URL and code on stderr (no QR, plain lines off a terminal), the token on stdout', async () => {
