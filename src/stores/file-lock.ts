@@ -125,13 +125,13 @@ export function fileLock(
     Date.now() - holder.mtimeMs > staleAfter
 
   /** Removes `seen` if it is still the lock file, unchanged: under the guard, so that one waiter does it. */
-  const takeOver = async (seen: Holder): Promise<void> => {
+  const takeOver = async (seen: Holder): Promise<boolean> => {
     const mine = JSON.stringify({ pid: process.pid, host })
     if (!(await createExclusive(guardPath, mine))) {
       // Another waiter is taking over; its guard is left behind only if it died within these few lines.
       const guard = await readHolder(guardPath)
       if (guard !== undefined && isStale(guard)) await rm(guardPath, { force: true })
-      return
+      return false
     }
     try {
       const now = await readHolder(lockPath)
@@ -142,6 +142,7 @@ export function fileLock(
     } finally {
       await rm(guardPath, { force: true })
     }
+    return true
   }
 
   const acquire = async (signal: AbortSignal | undefined): Promise<string> => {
@@ -157,10 +158,8 @@ export function fileLock(
       if (await createExclusive(lockPath, text)) return text
       const holder = await readHolder(lockPath)
       if (holder === undefined) continue // released meanwhile: try again at once
-      if (isStale(holder)) {
-        await takeOver(holder)
-        continue
-      }
+      // After a takeover, try again at once; while another waiter takes over, wait like everyone else.
+      if (isStale(holder) && (await takeOver(holder))) continue
       // Jitter, so that waiters released together do not all look at the same instant.
       await pause(delay / 2 + Math.random() * delay, signal)
     }
