@@ -14,12 +14,12 @@ import { fileURLToPath } from 'node:url'
 import { expect, test } from '@playwright/test'
 import { startProcess } from './fixtures/child-process.ts'
 import { closeAfterEach } from './fixtures/closed-after-test.ts'
+import { denoBinary as deno, denoEnv, denoOfflineFlags } from './fixtures/deno.ts'
 import { startOidcProvider } from './fixtures/oidc.ts'
 import { startProxy } from './fixtures/proxy.ts'
 import { createTestCa, startHttpsTokenServer } from './fixtures/tls.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const deno = join(root, 'node_modules', '.bin', 'deno')
 const closedAfterTest = closeAfterEach(test)
 
 /** POST /approve {userCode} and POST /report {name, value}, for the Deno side. */
@@ -70,16 +70,8 @@ test('Deno runs the same dist bundle: grants, device flow, authenticator, denoAd
   const denoDir = await mkdtemp(join(tmpdir(), 'token-client-deno-'))
   closedAfterTest({ close: () => rm(denoDir, { recursive: true, force: true }) })
 
-  // Deno would route its global fetch through these: the servers here are all on 127.0.0.1.
-  const inherited = Object.fromEntries(
-    // FORCE_COLOR (set by Playwright) would win over NO_COLOR.
-    Object.entries(process.env).filter(([name]) => !/^((https?|all|no)_proxy|force_color)$/i.test(name)),
-  )
-  const env = {
-    ...inherited,
-    DENO_DIR: denoDir,
-    NO_COLOR: '1',
-    DENO_NO_UPDATE_CHECK: '1',
+  // Deno would route its global fetch through proxies: the servers here are all on 127.0.0.1.
+  const env = denoEnv(denoDir, {
     TC_ISSUER: op.issuer,
     TC_TOKEN_ENDPOINT: op.tokenEndpoint,
     TC_DEVICE_ENDPOINT: op.deviceAuthorizationEndpoint,
@@ -90,14 +82,10 @@ test('Deno runs the same dist bundle: grants, device flow, authenticator, denoAd
     TC_CA_PATH: ca.caPath,
     TC_PROXY_URL: proxy.urlWithCredentials,
     TC_CONTROL_URL: control.url,
-  }
+  })
   const args = [
     'test',
-    '--no-prompt',
-    // Nothing is downloaded: no remote modules, ky and valibot come from node_modules (package.json).
-    '--no-remote',
-    '--node-modules-dir=manual',
-    '--no-lock',
+    ...denoOfflineFlags,
     '--allow-net=127.0.0.1',
     '--allow-read',
     '--allow-env',

@@ -6,28 +6,16 @@
 import { expect, type Page, test } from '@playwright/test'
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { startOidcProvider } from '../fixtures/oidc.ts'
-import { bundleMounts, contentTypes, startStaticServer } from '../fixtures/static-server.ts'
+import { bundleMounts, bundlePage, contentTypes, startStaticServer } from '../fixtures/static-server.ts'
 
 const closedAfterTest = closeAfterEach(test)
 const storageKey = 'shared-tabs.token'
 
 function appHtml(config: Record<string, unknown>): string {
-  return `<!DOCTYPE html>
-<html>
-<head>
-  <meta charset="utf-8">
-  <title>shared tabs</title>
-  <script type="importmap">
-    { "imports": {
-      "token-client": "/dist/index.js",
-      "ky": "/node_modules/ky/distribution/index.js",
-      "valibot": "/node_modules/valibot/dist/index.mjs"
-    } }
-  </script>
-</head>
-<body>
-  <p id="code"></p>
-  <script type="module">
+  return bundlePage(
+    'shared tabs',
+    '<p id="code"></p>',
+    `
     import { DeviceCodeAuthenticator, webStorageStore } from 'token-client'
     window.deviceFlows = 0
     window.auth = new DeviceCodeAuthenticator({
@@ -38,10 +26,8 @@ function appHtml(config: Record<string, unknown>): string {
         document.querySelector('#code').textContent = code.userCode
       },
     })
-    window.ready = true
-  </script>
-</body>
-</html>`
+    window.ready = true`,
+  )
 }
 
 interface AppWindow {

@@ -7,29 +7,16 @@
 import { expect, test } from '@playwright/test'
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { startOidcProvider } from '../fixtures/oidc.ts'
-import { bundleMounts, contentTypes, startStaticServer } from '../fixtures/static-server.ts'
+import { bundleMounts, bundlePage, contentTypes, startStaticServer } from '../fixtures/static-server.ts'
 
 const closedAfterTest = closeAfterEach(test)
 const storageKey = 'web-storage-test.token'
 
 function appHtml(config: Record<string, unknown>): string {
-  return `<!DOCTYPE html>
-<html>
-<head>
-  <meta charset="utf-8">
-  <title>web storage</title>
-  <script type="importmap">
-    { "imports": {
-      "token-client": "/dist/index.js",
-      "ky": "/node_modules/ky/distribution/index.js",
-      "valibot": "/node_modules/valibot/dist/index.mjs"
-    } }
-  </script>
-</head>
-<body>
-  <p id="code"></p>
-  <p id="status">signing in</p>
-  <script type="module">
+  return bundlePage(
+    'web storage',
+    '<p id="code"></p>\n  <p id="status">signing in</p>',
+    `
     import { DeviceCodeAuthenticator, webStorageStore } from 'token-client'
     const config = ${JSON.stringify(config)}
     window.shownCodes = 0
@@ -44,10 +31,8 @@ function appHtml(config: Record<string, unknown>): string {
     window.signedIn = auth.getAccessToken().then((token) => {
       document.querySelector('#status').textContent = 'signed in'
       return token
-    })
-  </script>
-</body>
-</html>`
+    })`,
+  )
 }
 
 test('webStorageStore: a token in sessionStorage is reused after a reload, without a new flow', async ({

@@ -11,12 +11,12 @@ import { DeviceCodeAuthenticator } from 'token-client'
 import { fileStore } from 'token-client/node'
 import { type StartedProcess, startProcess } from '../fixtures/child-process.ts'
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
+import { denoBinary, denoEnv, denoOfflineFlags } from '../fixtures/deno.ts'
 import { type OidcFixture, startOidcProvider } from '../fixtures/oidc.ts'
 
 const closedAfterTest = closeAfterEach(test)
 const root = new URL('../..', import.meta.url).pathname
 const childScript = 'tests/fixtures/shared-session-child.ts'
-const deno = join(root, 'node_modules', '.bin', 'deno')
 const scopes = ['openid', 'offline_access', 'api:read']
 
 interface ChildEvent {
@@ -46,21 +46,13 @@ function childConfig(op: OidcFixture, storePath: string, extra: Record<string, u
   })
 }
 
-/** Deno's environment: no proxies (the servers are on 127.0.0.1), a private DENO_DIR, nothing downloaded. */
-async function denoEnv(): Promise<NodeJS.ProcessEnv> {
-  const denoDir = await tempDir()
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^((https?|all|no)_proxy|force_color)$/i.test(name)),
-  )
-  return { ...inherited, DENO_DIR: denoDir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' }
+async function denoEnvironment(): Promise<NodeJS.ProcessEnv> {
+  return denoEnv(await tempDir())
 }
 
 const denoArgs = [
   'run',
-  '--no-prompt',
-  '--no-remote',
-  '--node-modules-dir=manual',
-  '--no-lock',
+  ...denoOfflineFlags,
   '--allow-net=127.0.0.1',
   '--allow-read',
   '--allow-write',
@@ -73,7 +65,7 @@ function spawnChild(config: string, runtime: 'node' | 'deno', env?: NodeJS.Proce
   const [command, args] =
     runtime === 'node'
       ? [process.execPath, [childScript, config]]
-      : [deno, [...denoArgs, childScript, config]]
+      : [denoBinary, [...denoArgs, childScript, config]]
   return closedAfterTest(startProcess(command, args, { cwd: root, stdin: 'open', ...(env ? { env } : {}) }))
 }
 
@@ -126,7 +118,7 @@ for (const [runtime, count, rounds] of [
     const op = closedAfterTest(await startOidcProvider({ deviceInterval: 1 }))
     const storePath = join(await tempDir(), 'token.json')
     await signIn(op, storePath)
-    const env = runtime === 'deno' ? await denoEnv() : undefined
+    const env = runtime === 'deno' ? await denoEnvironment() : undefined
     for (let round = 1; round <= rounds; round++) {
       const oldRefreshToken = await expireStored(storePath)
       const before = op.tokenRequests()
