@@ -271,9 +271,10 @@ interface Listening {
   close(): Promise<void>
 }
 
-/** "500 ms", "2 s", "5 min": how long the wait was, for the timeout message. */
+/** "500 ms", "1.5 s", "30 s", "5 min": how long the wait was, for the timeout message. */
 function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 10_000) return `${Math.round(ms / 100) / 10} s`
   if (ms < 120_000) return `${Math.round(ms / 1000)} s`
   return `${Math.round(ms / 60_000)} min`
 }
