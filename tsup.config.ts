@@ -1,5 +1,27 @@
 import { rmSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { defineConfig, type Options } from 'tsup'
+
+const coreEntry = resolve('src/index.ts')
+
+/**
+ * Imports of the core's entry point (src/index.ts) from an adapter module become imports of the package
+ * itself, resolved at run time (Node and Deno both resolve a package's self-reference). Without this,
+ * dist/node.js carried its own copy of the core: LoopbackAuthenticator's errors were not `instanceof` the
+ * AuthenticationError of 'token-client'.
+ */
+const coreAsPackage = {
+  name: 'core-as-package',
+  setup(build: {
+    onResolve(o: { filter: RegExp }, f: (a: { path: string; resolveDir: string }) => unknown): void
+  }) {
+    build.onResolve({ filter: /(^|\/)index\.ts$/ }, (args) =>
+      resolve(args.resolveDir, args.path) === coreEntry
+        ? { path: 'token-client', external: true }
+        : undefined,
+    )
+  },
+}
 
 /** What every entry shares: ESM only, ES2022, declarations and source maps, one file per entry. */
 const esm = {
@@ -33,6 +55,7 @@ export default defineConfig([
     // Keep `node:fs` as written: the bare `fs` form is ambiguous outside Node (Deno, bundlers).
     removeNodeProtocol: false,
     external: ['ky', 'valibot', 'undici', 'token-client'],
+    esbuildPlugins: [coreAsPackage],
   },
   {
     ...esm,

@@ -3,12 +3,21 @@
  * Connect server (oidc-provider on 127.0.0.1). Runs `token-client device` as a child process, shows what it
  * tells the person (verification URL and code), approves the code in the background the way a person would
  * (through the server's own pages: enter the code, confirm, sign in, consent), and prints the result; then a
- * `token-client refresh` with the refresh token it got, and a `token-client client-credentials`. Ends by itself.
- * Tokens are shown only as their first 8 characters.
+ * `token-client refresh` with the refresh token it got, and a `token-client client-credentials`. Then the
+ * library's LoopbackAuthenticator (token-client/node): sign-in with the system browser for a CLI (RFC 8252
+ * loopback redirect + PKCE), the browser's part done in the background with fetch through the server's own
+ * login and consent pages (no browser needed), then a renewal with the refresh token and a sign-out.
+ * Ends by itself. Tokens are shown only as their first 8 characters; state and PKCE challenge are elided.
  */
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { approveInteractively, type OidcFixture, startOidcProvider } from '../tests/fixtures/oidc.ts'
+import { LoopbackAuthenticator } from 'token-client/node'
+import {
+  approveInteractively,
+  authorizeInteractively,
+  type OidcFixture,
+  startOidcProvider,
+} from '../tests/fixtures/oidc.ts'
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname
 
@@ -83,6 +92,55 @@ function approverFor(op: OidcFixture): (line: string) => void {
   }
 }
 
+/** The authorization URL as shown to the person, with the per-request values elided. */
+function shownUrl(url: URL): string {
+  return url.href.replace(/([?&](?:state|code_challenge)=)[^&]*/g, '$1…')
+}
+
+/**
+ * What a CLI built on LoopbackAuthenticator does; the "system browser" is fetch walking the provider's pages
+ * (authorizeInteractively), then following the redirect to the CLI's loopback server.
+ */
+async function loopbackSignIn(op: OidcFixture): Promise<void> {
+  console.log('\n$ (a CLI using the library) new LoopbackAuthenticator({ ... }).getAccessToken()')
+  let browser: Promise<void> = Promise.resolve()
+  const auth = new LoopbackAuthenticator({
+    issuer: op.issuer,
+    clientId: op.cliClient.clientId,
+    scopes: ['openid', 'offline_access', 'api:read'],
+    // oidc-provider grants offline_access (a refresh token) only with prompt=consent.
+    prompt: 'consent',
+    callbackTimeout: 30_000,
+    onAuthorizationUrl: (url) => {
+      console.log(`  | Open this URL in your browser to sign in:\n  |   ${shownUrl(url)}`)
+      const redirect = new URL(url.searchParams.get('redirect_uri') ?? '')
+      console.log(`  | Waiting for the browser to come back to ${redirect.origin}${redirect.pathname} ...`)
+      // About half a second later the browser opens; the person signs in and consents.
+      browser = new Promise((resolve) => setTimeout(resolve, 500))
+        .then(() => authorizeInteractively(url))
+        .then((callback) => fetch(callback))
+        .then(async (res) => {
+          const title = /<h1>([^<]*)<\/h1>/.exec(await res.text())?.[1] ?? '(no title)'
+          console.log(
+            `  (the browser signed in on the provider's pages and shows "${title}", HTTP ${res.status})`,
+          )
+        })
+      browser.catch((err: unknown) =>
+        console.log(`  (the browser failed: ${err instanceof Error ? err.message : String(err)})`),
+      )
+    },
+  })
+  const token = await auth.getAccessToken()
+  await browser
+  console.log('\nLoopback sign-in result')
+  console.log(`  access token   ${mask(token)}`)
+  await auth.invalidate()
+  const renewed = await auth.getAccessToken()
+  console.log(`  renewed        ${mask(renewed)} (with the refresh token, no browser this time)`)
+  const { revoked } = await auth.signOut()
+  console.log(`  signed out     ${revoked ? 'tokens revoked at the server (RFC 7009)' : 'locally only'}`)
+}
+
 // The server sends `interval: 1` so that the demo does not sit through RFC 8628's default 5 seconds.
 const op = await startOidcProvider({ deviceInterval: 1 })
 console.log(`Authorization server: ${op.issuer}`)
@@ -132,6 +190,8 @@ try {
     { TOKEN_CLIENT_SECRET: op.confidentialClient.clientSecret },
   )
   showToken('Client credentials result', service)
+
+  await loopbackSignIn(op)
   console.log('\nDone.')
 } catch (err) {
   console.error(`\nDemo failed: ${err instanceof Error ? err.message : String(err)}`)

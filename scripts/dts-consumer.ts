@@ -296,6 +296,7 @@ export const loopbackOptions: LoopbackAuthenticatorOptions = {
   clientId: 'cli',
   onAuthorizationUrl: (url: URL) => void url,
   callbackTimeout: 60_000,
+  prompt: 'consent',
 }
 export const lockOptions: LockOptions = { signal: AbortSignal.timeout(1000) }
 export const fileLockOptions: FileLockOptions = { staleAfter: 10_000 }

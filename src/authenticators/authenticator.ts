@@ -351,16 +351,23 @@ export abstract class Authenticator {
         } else {
           const request = { ...this.transport, ...this.clientAuthentication() }
           // The refresh token first: revoking it revokes the grant, and with it the access token, at most servers.
+          const grantRevoked = current.refreshToken !== undefined
           if (current.refreshToken !== undefined) {
             await revokeToken(revocationEndpoint, current.refreshToken, {
               ...request,
               tokenTypeHint: 'refresh_token',
             })
           }
-          await revokeToken(revocationEndpoint, current.accessToken, {
-            ...request,
-            tokenTypeHint: 'access_token',
-          })
+          try {
+            await revokeToken(revocationEndpoint, current.accessToken, {
+              ...request,
+              tokenTypeHint: 'access_token',
+            })
+          } catch (err) {
+            // RFC 7009 §2.2: an already invalid token is answered 200, but some servers (better-auth) answer 400
+            // for the access token that the refresh token's revocation just took with it.
+            if (!(grantRevoked && err instanceof AuthenticationError && err.status === 400)) throw err
+          }
           result = { revoked: true }
         }
       }

@@ -1,16 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { buildAuthorizationUrl, parseAuthorizationResponse } from '../protocol/authorization.ts'
-import { GrantType } from '../protocol/constants.ts'
-import { AuthenticationError } from '../protocol/errors.ts'
-import { base64UrlEncode, createPkce } from '../protocol/pkce.ts'
-import { getToken } from '../protocol/token.ts'
+// The core through its entry point: the build turns this into an import of the package itself
+// (tsup.config.ts), so that token-client/node shares the core's classes (instanceof AuthenticationError,
+// Authenticator) instead of bundling copies of them.
 import {
+  AuthenticationError,
   Authenticator,
   type AuthenticatorEndpoints,
   type AuthenticatorOptions,
+  buildAuthorizationUrl,
+  createPkce,
+  GrantType,
+  getToken,
   type ObtainedToken,
-} from './authenticator.ts'
+  parseAuthorizationResponse,
+} from '../index.ts'
+// A pure helper, not exported by the core: bundled.
+import { base64UrlEncode } from '../protocol/pkce.ts'
 
 /**
  * Options of {@link LoopbackAuthenticator}.
@@ -38,11 +44,22 @@ export interface LoopbackAuthenticatorOptions extends AuthenticatorOptions {
   redirectUri?: string
   /**
    * Called with the URL the person must open (the library prints and opens nothing): print it, open the system
-   * browser. The wait for the callback starts when it returns (or its promise settles).
+   * browser. The server already takes the callback while it runs; `callbackTimeout` counts from when it returns
+   * (or its promise settles). If it throws, the sign-in fails with that error and the server is closed.
    */
   onAuthorizationUrl: (url: URL) => void | Promise<void>
-  /** Milliseconds to wait for the browser to come back (default 300000). `timeout` stays per request. */
+  /**
+   * Milliseconds to wait for the browser to come back once `onAuthorizationUrl` returned (default 300000, at
+   * most 2147483647). `timeout` stays per request.
+   */
   callbackTimeout?: number
+  /**
+   * OpenID Connect `prompt` (`login`, `consent`, `select_account`). Some servers (oidc-provider) grant
+   * `offline_access`, hence a refresh token, only with `prompt: 'consent'` (OpenID Connect Core §11).
+   */
+  prompt?: string
+  /** OpenID Connect `login_hint`: the account to preselect, e.g. an e-mail address. */
+  loginHint?: string
 }
 
 const defaultRedirectUri = 'http://127.0.0.1:0/callback'
@@ -74,9 +91,10 @@ function answer(res: ServerResponse, status: number, html: string): void {
  * `PKCEAuthenticator`): a one-shot HTTP server on the loopback redirect URI receives the authorization code,
  * which is exchanged with its PKCE verifier (RFC 7636); then refresh tokens, the store and its lock like the
  * other authenticators (processes sharing a `fileStore` wait for one sign-in). The server answers the browser
- * with a small "signed in" page (or one that says what went wrong), ignores anything else that reaches it
- * (a favicon, another path, a stale state), and stops as soon as one valid callback arrived, or when
- * `callbackTimeout` passes or `signal` aborts. Node and Deno (`token-client/node`).
+ * with a small "signed in" page once the code was redeemed (or one that says what went wrong), ignores
+ * anything else that reaches it (a favicon, another path, a stale state), and stops listening as soon as one
+ * callback with its state arrived, or when `callbackTimeout` passes (`AuthenticationError` with error
+ * `'callback_timeout'`) or `signal` aborts (rejects with its reason). Node and Deno (`token-client/node`).
  *
  * @example
  * ```ts
@@ -96,10 +114,12 @@ export class LoopbackAuthenticator extends Authenticator {
   readonly #redirect: URL
   readonly #onAuthorizationUrl: LoopbackAuthenticatorOptions['onAuthorizationUrl']
   readonly #callbackTimeout: number
+  readonly #prompt: string | undefined
+  readonly #loginHint: string | undefined
 
   /**
    * @param options - Issuer or endpoints, client id, scopes, audience, redirect URI, `onAuthorizationUrl`,
-   *   `callbackTimeout`, store, skew and transport options.
+   *   `callbackTimeout`, `prompt`, `loginHint`, store, skew and transport options.
    * @throws `TypeError` when an option is missing or invalid.
    */
   constructor(options: LoopbackAuthenticatorOptions) {
@@ -127,14 +147,23 @@ export class LoopbackAuthenticator extends Authenticator {
       )
     }
     const timeout = options.callbackTimeout ?? 300_000
-    if (typeof timeout !== 'number' || !(timeout > 0)) {
+    // setTimeout fires at once (and warns) past 2^31 - 1 ms: refused rather than silently ignored.
+    if (typeof timeout !== 'number' || !(timeout > 0) || timeout > 2_147_483_647) {
       throw new TypeError(
-        `callbackTimeout must be a positive number of milliseconds, got ${String(timeout)}.`,
+        `callbackTimeout must be a positive number of milliseconds up to 2147483647, got ${String(timeout)}: to wait without limit, abort the constructor's signal instead.`,
       )
+    }
+    for (const name of ['prompt', 'loginHint'] as const) {
+      const value = options[name]
+      if (value !== undefined && (typeof value !== 'string' || value === '')) {
+        throw new TypeError(`${name} must be a non-empty string when given.`)
+      }
     }
     this.#redirect = redirect
     this.#onAuthorizationUrl = options.onAuthorizationUrl
     this.#callbackTimeout = timeout
+    this.#prompt = options.prompt
+    this.#loginHint = options.loginHint
   }
 
   protected override async obtain(endpoints: AuthenticatorEndpoints): Promise<ObtainedToken> {
@@ -158,26 +187,43 @@ export class LoopbackAuthenticator extends Authenticator {
         state,
         scopes: [...this.scopes],
         ...(this.audience === undefined ? {} : { audience: this.audience }),
+        ...(this.#prompt === undefined ? {} : { prompt: this.#prompt }),
+        ...(this.#loginHint === undefined ? {} : { loginHint: this.#loginHint }),
+        ...(this.transport.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
       })
-      const callback = listening.waitForCallback(state, this.#callbackTimeout, signal, (href) =>
+      // Callbacks are taken from now on, even while onAuthorizationUrl still runs (a fast browser).
+      const callback = listening.waitForCallback(state, signal, (href) =>
         parseAuthorizationResponse(href, {
           state,
           ...(issuer === undefined ? {} : { issuer }),
           ...(endpoints.issParameterRequired && issuer !== undefined ? { issParameterRequired: true } : {}),
         }),
       )
-      await this.#onAuthorizationUrl(url)
-      const { code } = await callback
+      const shown = (async () => this.#onAuthorizationUrl(url))()
+      // An error of onAuthorizationUrl after the callback already came changes nothing.
+      shown.catch(() => {})
+      // Its failure, an abort or a refused callback end the sign-in at once; a success waits for both.
+      await Promise.race([shown, callback])
+      listening.startTimer(this.#callbackTimeout)
+      const received = await callback
       const obtainedAt = Date.now()
-      const response = await getToken(endpoints.tokenEndpoint, {
-        ...this.transport,
-        grantType: GrantType.AUTHORIZATION_CODE,
-        code,
-        redirectUri,
-        codeVerifier: pkce.codeVerifier,
-        clientId: this.clientId,
-        ...(this.audience === undefined ? {} : { audience: this.audience }),
-      })
+      let response: ObtainedToken['response']
+      try {
+        response = await getToken(endpoints.tokenEndpoint, {
+          ...this.transport,
+          grantType: GrantType.AUTHORIZATION_CODE,
+          code: received.code,
+          redirectUri,
+          codeVerifier: pkce.codeVerifier,
+          clientId: this.clientId,
+          ...(this.audience === undefined ? {} : { audience: this.audience }),
+        })
+      } catch (err) {
+        received.respond(failedPage(err))
+        throw err
+      }
+      // The browser is told "signed in" only once the code was redeemed, not when it merely arrived.
+      received.respond(signedInPage)
       return { response, obtainedAt }
     } finally {
       await listening.close()
@@ -185,22 +231,62 @@ export class LoopbackAuthenticator extends Authenticator {
   }
 }
 
+const signedInPage = (): [number, string] => [
+  200,
+  page('Signed in', 'You are signed in: you can close this tab and return to the terminal.'),
+]
+
+function failedPage(err: unknown): () => [number, string] {
+  const detail =
+    err instanceof AuthenticationError && err.error !== undefined
+      ? escapeHtml(err.error)
+      : 'the answer could not be read'
+  return () => [
+    400,
+    page('Sign-in failed', `The sign-in did not complete (${detail}). Return to the terminal.`),
+  ]
+}
+
+/** A callback that carried a code: the browser's request is answered once the code was redeemed (or not). */
+interface Received {
+  code: string
+  respond(page: () => [number, string]): void
+}
+
 interface Listening {
   /** The redirect URI with the port actually bound. */
   redirectUri: string
+  /**
+   * Starts taking callbacks: resolves with the first one that carries our `state` and a code, rejects for one
+   * that carries our state and an error (or fails a check), on abort, on timeout, or when closed.
+   */
   waitForCallback(
     state: string,
-    timeout: number,
     signal: AbortSignal | undefined,
     parse: (href: string) => { code: string },
-  ): Promise<{ code: string }>
+  ): Promise<Received>
+  /** Starts the callback timeout (once; nothing when the wait is over). */
+  startTimer(timeout: number): void
+  /** Stops listening at once, ends a wait still going, and resolves when the connections are gone. */
   close(): Promise<void>
 }
 
+/** "500 ms", "1.5 s", "30 s", "5 min": how long the wait was, for the timeout message. */
+function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 10_000) return `${Math.round(ms / 100) / 10} s`
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`
+  return `${Math.round(ms / 60_000)} min`
+}
+
+/** How long open connections (a response still being written) may take once the server stops listening. */
+const closeGrace = 1000
+
 /** Binds the one-shot callback server on the redirect URI's host and port (0: a free one). */
 async function listen(redirect: URL): Promise<Listening> {
-  let onRequest: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) =>
-    answer(res, 404, page('Not found', 'Nothing here.'))
+  const notFound = (res: ServerResponse): void =>
+    answer(res, 404, page('Not found', 'This is the sign-in callback of a command-line tool.'))
+  let onRequest: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => notFound(res)
   const server: Server = createServer((req, res) => onRequest(req, res))
   const host = redirect.hostname === '[::1]' ? '::1' : redirect.hostname
   await new Promise<void>((resolve, reject) => {
@@ -216,71 +302,120 @@ async function listen(redirect: URL): Promise<Listening> {
     )
     server.listen(Number(redirect.port || 80), host, () => resolve())
   })
+  // Errors after listening (e.g. a failed accept) must not crash the process: the wait's timeout still ends it.
+  server.on('error', () => {})
   const { port } = server.address() as AddressInfo
   const bound = new URL(redirect.href)
   bound.port = String(port)
   const path = bound.pathname
-  const close = (): Promise<void> =>
-    new Promise((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
+
+  let startTimer: (timeout: number) => void = () => {}
+  let abandon: () => void = () => {}
+  let held: ServerResponse | undefined
+
+  const close = (): Promise<void> => {
+    abandon()
+    if (held !== undefined && !held.headersSent) {
+      answer(held, 500, page('Sign-in failed', 'The sign-in did not complete. Return to the terminal.'))
+    }
+    held = undefined
+    return new Promise((resolve) => {
+      // close() stops accepting at once (the port refuses connections) and ends idle keep-alive connections;
+      // one still writing its page gets a moment to finish.
+      const force = setTimeout(() => server.closeAllConnections(), closeGrace)
+      server.close(() => {
+        clearTimeout(force)
+        resolve()
+      })
+      server.closeIdleConnections()
     })
-  return {
-    redirectUri: bound.href,
-    close,
-    waitForCallback: (state, timeout, signal, parse) =>
-      new Promise((resolve, reject) => {
-        let timer: ReturnType<typeof setTimeout> | undefined
-        const finish = (settle: () => void): void => {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', onAbort)
-          onRequest = (_req, res) => answer(res, 410, page('Sign-in finished', 'You can close this tab.'))
-          settle()
-        }
-        const onAbort = (): void => finish(() => reject(signal?.reason))
+  }
+
+  const waitForCallback: Listening['waitForCallback'] = (state, signal, parse) => {
+    const waiting = new Promise<Received>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      let over = false
+      const finish = (settle: () => void): void => {
+        if (over) return
+        over = true
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        onRequest = (_req, res) =>
+          answer(res, 410, page('Sign-in finished', 'This sign-in is over: you can close this tab.'))
+        settle()
+      }
+      const onAbort = (): void => finish(() => reject(signal?.reason))
+      abandon = () =>
+        finish(() =>
+          reject(
+            new AuthenticationError('The sign-in ended before the browser came back.', {
+              error: 'callback_abandoned',
+            }),
+          ),
+        )
+      startTimer = (timeout) => {
+        if (over || timer !== undefined) return
         timer = setTimeout(
           () =>
             finish(() =>
               reject(
                 new AuthenticationError(
-                  `No sign-in arrived within ${Math.round(timeout / 1000)} s: the browser did not come back to ${bound.origin}. Run the sign-in again.`,
+                  `No sign-in arrived within ${duration(timeout)}: the browser did not come back to ${bound.origin}. Run the sign-in again (and finish it in the browser sooner, or raise callbackTimeout).`,
                   { error: 'callback_timeout' },
                 ),
               ),
             ),
           timeout,
         )
-        signal?.addEventListener('abort', onAbort, { once: true })
-        onRequest = (req, res) => {
-          const href = new URL(req.url ?? '/', bound.origin)
-          // Only the callback path with our state ends the wait: a favicon, a scan or a stale tab does not.
-          if (req.method !== 'GET' || href.pathname !== path) {
-            return answer(res, 404, page('Not found', 'This is the sign-in callback of a command-line tool.'))
-          }
-          if (href.searchParams.get('state') !== state) {
-            return answer(
-              res,
-              400,
-              page('Not this sign-in', 'This link belongs to another sign-in attempt. Use the newest link.'),
-            )
-          }
-          try {
-            const result = parse(href.href)
-            answer(res, 200, page('Signed in', 'You are signed in: you can close this tab.'))
-            finish(() => resolve(result))
-          } catch (err) {
-            const detail =
-              err instanceof AuthenticationError
-                ? escapeHtml(err.error ?? 'error')
-                : 'the answer could not be read'
-            answer(
-              res,
-              400,
-              page('Sign-in failed', `The sign-in did not complete (${detail}). Return to the terminal.`),
-            )
-            finish(() => reject(err))
-          }
+      }
+      if (signal?.aborted) return onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
+      onRequest = (req, res) => {
+        let href: URL
+        try {
+          href = new URL(req.url ?? '/', bound.origin)
+        } catch {
+          // A request target that is no URL (e.g. a scan): answered, and the wait goes on.
+          return answer(res, 400, page('Bad request', 'This is the sign-in callback of a command-line tool.'))
         }
-      }),
+        // Only the callback path with our state ends the wait: a favicon, a scan or a stale tab does not.
+        if (req.method !== 'GET' || href.pathname !== path) return notFound(res)
+        if (href.searchParams.get('state') !== state) {
+          return answer(
+            res,
+            400,
+            page('Not this sign-in', 'This link belongs to another sign-in attempt. Use the newest link.'),
+          )
+        }
+        try {
+          const { code } = parse(href.href)
+          held = res
+          finish(() =>
+            resolve({
+              code,
+              respond: (make) => {
+                if (held !== res) return
+                held = undefined
+                const [status, html] = make()
+                answer(res, status, html)
+              },
+            }),
+          )
+        } catch (err) {
+          answer(res, 400, failedPage(err)()[1])
+          finish(() => reject(err))
+        }
+      }
+    })
+    // Handled here: the caller may be busy with onAuthorizationUrl when it settles; it is awaited later.
+    waiting.catch(() => {})
+    return waiting
+  }
+
+  return {
+    redirectUri: bound.href,
+    close,
+    waitForCallback,
+    startTimer: (timeout) => startTimer(timeout),
   }
 }
