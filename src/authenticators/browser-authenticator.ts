@@ -4,7 +4,7 @@ import { GrantType } from '../protocol/constants.ts'
 import { AuthenticationError } from '../protocol/errors.ts'
 import { base64UrlEncode, createPkce } from '../protocol/pkce.ts'
 import { getToken } from '../protocol/token.ts'
-import { webStorageStore } from '../stores/token-store.ts'
+import { type StoredToken, webStorageStore } from '../stores/token-store.ts'
 import {
   Authenticator,
   type AuthenticatorEndpoints,
@@ -311,14 +311,18 @@ export class BrowserAuthenticator extends Authenticator {
 
   /**
    * Without a usable refresh token only the person can sign in again, which the page decides:
-   * `login_required` (OpenID Connect Core §3.1.2.6), never a navigation behind the app's back.
+   * `login_required` (OpenID Connect Core §3.1.2.6), never a navigation behind the app's back. A session that
+   * got here is over (its refresh token missing, expired or revoked: RFC 6749 §5.2 invalid_grant), so it is
+   * removed from the store: the next call does not send the dead refresh token again.
    */
-  protected override obtain(): Promise<ObtainedToken> {
-    return Promise.reject(
-      new AuthenticationError(
-        'Not signed in, or the session can no longer be renewed: call signIn() to sign in with the browser.',
-        { error: 'login_required' },
-      ),
+  protected override async obtain(
+    _endpoints: AuthenticatorEndpoints,
+    previous: StoredToken | undefined,
+  ): Promise<ObtainedToken> {
+    if (previous !== undefined) await this.clear()
+    throw new AuthenticationError(
+      'Not signed in, or the session can no longer be renewed: call signIn() to sign in with the browser.',
+      { error: 'login_required' },
     )
   }
 

@@ -4,11 +4,12 @@
  * 127.0.0.1 origin imports the built bundle (import map) and is both the app and the callback (`/callback`,
  * registered exactly); the provider allows that origin for CORS. A small resource server checks bearer tokens
  * against the provider. Covers sign-in, reload, an API call, renewal with rotation, sign-out with revocation, a
- * cancelled consent, a forged state, a replayed callback and a callback handled twice at once.
+ * cancelled consent, a forged state, a replayed callback, a callback handled twice at once and a session
+ * revoked elsewhere.
  */
 import { createServer } from 'node:http'
 import { type BrowserContext, expect, type Page, test } from '@playwright/test'
-import { GrantType, getToken } from 'token-client'
+import { GrantType, getToken, revokeToken } from 'token-client'
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { authError } from '../fixtures/hostile.ts'
 import { listenOnLoopback } from '../fixtures/listen.ts'
@@ -461,4 +462,35 @@ test('the callback handled twice at once (StrictMode): one token request, both g
     await op.provider.AccessToken.find((got as { value: string }).value),
     'the token is not revoked by a code reuse',
   ).toBeTruthy()
+})
+
+test('a session revoked elsewhere: one refused refresh, login_required, the dead session removed', async ({
+  page,
+  context,
+}) => {
+  const setupDone = await setup()
+  const { site, op } = setupDone
+  await blockFonts(context)
+  await page.goto(`${site.url}/`)
+  await ready(page)
+  expect((await signIn(page, setupDone)).ok).toBe(true)
+  const { refreshToken } = await stored(page)
+  // Revoked by another client of the person's (say, "sign out everywhere"): the grant is gone.
+  await revokeToken(op.revocationEndpoint, refreshToken ?? '', {
+    clientId: op.webClient.clientId,
+    tokenTypeHint: 'refresh_token',
+  })
+  await page.evaluate((key) => {
+    const entry = JSON.parse(sessionStorage.getItem(key) ?? '{}')
+    entry.expiresAt = entry.obtainedAt
+    sessionStorage.setItem(key, JSON.stringify(entry))
+  }, tokenKey)
+  await page.reload()
+  await redirectOutcome(page)
+  const before = op.tokenRequests()
+  expect(await accessToken(page)).toMatchObject({ ok: false, error: 'login_required' })
+  expect(op.tokenRequests(), 'one refresh, refused').toBe(before + 1)
+  expect(await session(page, tokenKey), 'the dead session is removed').toBeNull()
+  expect(await accessToken(page)).toMatchObject({ ok: false, error: 'login_required' })
+  expect(op.tokenRequests(), 'the dead refresh token is not sent again').toBe(before + 1)
 })
