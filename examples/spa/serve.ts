@@ -1,7 +1,7 @@
 /**
  * Serves the SPA example on its own origin (http://127.0.0.1:PORT) and starts an identity provider for it to
  * sign in against (the oidc-provider test fixture, on another 127.0.0.1 port, with CORS allowed for the SPA's
- * origin only). No build step for the app: the page imports the built dist/index.js as an ES module, and an
+ * origin only and the SPA's page, `${url}/`, as the web client's only redirect URI). No build step for the app: the page imports the built dist/index.js as an ES module, and an
  * import map points its bare `ky` and `valibot` imports at the files in node_modules, served from here.
  *
  *   npm run example:spa          (builds, then runs this file; PORT=8080 to pick the port)
@@ -38,7 +38,7 @@ async function contentSecurityPolicy(issuer: string): Promise<string> {
 }
 
 export interface SpaServer {
-  /** The SPA's origin, e.g. http://127.0.0.1:PORT (the page is at `${url}/`). */
+  /** The SPA's origin, e.g. http://127.0.0.1:PORT (the page, also the redirect URI, is at `${url}/`). */
   url: string
   /** The identity provider the SPA signs in against. */
   op: OidcFixture
@@ -48,8 +48,10 @@ export interface SpaServer {
 export interface StartSpaServerOptions {
   /** Port for the SPA (default: a free one). */
   port?: number
-  /** Passed to the identity provider (`corsOrigins` is always the SPA's origin). */
-  provider?: Omit<StartOidcProviderOptions, 'corsOrigins'>
+  /**
+   * Passed to the identity provider (`corsOrigins` is always the SPA's origin, `redirectUris` its page).
+   */
+  provider?: Omit<StartOidcProviderOptions, 'corsOrigins' | 'redirectUris'>
 }
 
 export async function startSpaServer(options: StartSpaServerOptions = {}): Promise<SpaServer> {
@@ -63,24 +65,38 @@ export async function startSpaServer(options: StartSpaServerOptions = {}): Promi
     generated: { '/config.json': () => ({ type: contentTypes['.json'] ?? '', body: config }) },
     htmlHeaders: () => htmlHeaders,
   })
-  // The SPA calls the token and device endpoints cross-origin: the provider must allow exactly this origin.
-  const op = await startOidcProvider({ ...options.provider, corsOrigins: [site.url] }).catch(
-    async (err: unknown) => {
-      await site.close()
-      throw err
-    },
-  )
+  // The page is its own callback: the provider sends the browser back to exactly this URI (the web client's
+  // redirect URIs are matched exactly, RFC 6749 §3.1.2). The SPA calls the token, revocation, userinfo and
+  // device endpoints cross-origin: the provider must allow exactly this origin (CORS).
+  const redirectUri = `${site.url}/`
+  const op = await startOidcProvider({
+    ...options.provider,
+    corsOrigins: [site.url],
+    redirectUris: [redirectUri],
+  }).catch(async (err: unknown) => {
+    await site.close()
+    throw err
+  })
   htmlHeaders = {
     'content-security-policy': await contentSecurityPolicy(op.issuer),
     'referrer-policy': 'no-referrer',
   }
   config = JSON.stringify({
+    // Redirect sign-in: the endpoints are discovered from the issuer.
     issuer: op.issuer,
-    deviceAuthorizationEndpoint: op.deviceAuthorizationEndpoint,
-    tokenEndpoint: op.tokenEndpoint,
-    clientId: op.deviceClient.clientId,
-    // No offline_access: a browser app is better off without a long-lived refresh token (see the README).
-    scope: ['openid', 'api:read'],
+    clientId: op.webClient.clientId,
+    redirectUri,
+    // offline_access: a refresh token, rotated on each use (RFC 9700 §4.14.2), kept in the tab's sessionStorage.
+    scopes: ['openid', 'offline_access', 'api:read'],
+    userinfoEndpoint: op.provider.urlFor('userinfo'),
+    device: {
+      deviceAuthorizationEndpoint: op.deviceAuthorizationEndpoint,
+      tokenEndpoint: op.tokenEndpoint,
+      revocationEndpoint: op.revocationEndpoint,
+      clientId: op.deviceClient.clientId,
+      // No offline_access: this session lives in the page's memory only, a refresh token would outlive it.
+      scope: ['openid', 'api:read'],
+    },
   })
   return {
     url: site.url,

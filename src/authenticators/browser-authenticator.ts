@@ -4,7 +4,7 @@ import { GrantType } from '../protocol/constants.ts'
 import { AuthenticationError } from '../protocol/errors.ts'
 import { base64UrlEncode, createPkce } from '../protocol/pkce.ts'
 import { getToken } from '../protocol/token.ts'
-import { webStorageStore } from '../stores/token-store.ts'
+import { type StoredToken, webStorageStore } from '../stores/token-store.ts'
 import {
   Authenticator,
   type AuthenticatorEndpoints,
@@ -50,7 +50,11 @@ export interface BrowserAuthenticatorOptions extends AuthenticatorOptions {
 export interface SignInOptions {
   /** Anything JSON can hold, handed back by {@link BrowserAuthenticator.handleRedirect} (e.g. where to return). */
   appState?: unknown
-  /** OpenID Connect `prompt` (`login`, `consent`, `select_account`, `none`). */
+  /**
+   * OpenID Connect `prompt` (`login`, `consent`, `select_account`, `none`). Many OpenID Connect servers
+   * (oidc-provider among them) grant `offline_access`, and so issue a refresh token, only with
+   * `prompt: 'consent'` (OpenID Connect Core §11): without one, the session ends when the access token expires.
+   */
   prompt?: string
   /** OpenID Connect `login_hint`: the user's name or e-mail, to prefill the login page. */
   loginHint?: string
@@ -103,7 +107,7 @@ const callbackParams = ['code', 'state', 'iss', 'error', 'error_description', 'e
  *   scopes: ['openid', 'offline_access', 'api:read'],
  * })
  * await auth.handleRedirect()
- * signInButton.onclick = () => auth.signIn()
+ * signInButton.onclick = () => auth.signIn({ prompt: 'consent' }) // consent: offline_access, a refresh token
  * const items = await (await auth.fetch('https://api.example/items')).json()
  * ```
  */
@@ -113,6 +117,9 @@ export class BrowserAuthenticator extends Authenticator {
   readonly #pendingKey: string
   readonly #doneKey: string
   readonly #pendingStorage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | undefined
+  /** Origin and path of the redirect URI: only a page there can be the callback. */
+  readonly #callbackPath: string
+  #handling: { href: string; result: Promise<RedirectResult | undefined> } | undefined
 
   /**
    * @param options - Issuer or endpoints, client id, redirect URI, scopes, audience, store, skew and transport
@@ -134,12 +141,17 @@ export class BrowserAuthenticator extends Authenticator {
       explicit,
       ['tokenEndpoint', 'authorizationEndpoint'],
     )
-    if (typeof options.redirectUri !== 'string' || options.redirectUri === '') {
+    const redirect =
+      typeof options.redirectUri === 'string' && !options.redirectUri.includes('#')
+        ? parseUrl(options.redirectUri)
+        : undefined
+    if (redirect === undefined) {
       throw new TypeError(
-        'redirectUri is required: the URL of this app that the server sends the browser back to.',
+        'redirectUri is required: the absolute URL, without a fragment, that the server sends the browser back to.',
       )
     }
     this.redirectUri = options.redirectUri
+    this.#callbackPath = `${redirect.origin}${redirect.pathname}`
     this.#pendingKey = `${key}:pending`
     this.#doneKey = `${key}:done`
     this.#pendingStorage = options.pendingStorage ?? storage
@@ -189,9 +201,12 @@ export class BrowserAuthenticator extends Authenticator {
    * Finishes a sign-in when the page is the callback (its URL carries `code` or `error` with `state`): checks it
    * against the pending sign-in of this tab (state, RFC 6749 §10.12; issuer, RFC 9207), exchanges the code with
    * the PKCE verifier, stores the token set, removes `code`, `state` and `iss` from the address bar
-   * (`history.replaceState`), and returns the `appState`. Any other page load gives `undefined`. A callback
-   * whose `state` is not this tab's pending sign-in is refused (nothing is sent); the same callback seen again
-   * (a reload, the back button) is not sent twice and leaves the tab signed in.
+   * (`history.replaceState`), and returns the `appState`. Any other page load (another path than the redirect
+   * URI's, or no `code` or `error`) gives `undefined`. A callback whose `state` is not this tab's pending
+   * sign-in is refused (nothing is sent, and the pending sign-in stays); the same callback seen again (a reload,
+   * the back button) is not sent twice and leaves the tab signed in; calls made while one is under way for the
+   * same URL (React StrictMode) share its one code exchange. Await it before
+   * {@link Authenticator.getAccessToken}: until it has stored the token set, there is none.
    *
    * @param url - The page's URL; default `location.href`.
    * @returns The app state for a completed sign-in, or `undefined` when the URL is no callback.
@@ -208,25 +223,44 @@ export class BrowserAuthenticator extends Authenticator {
    * }
    * ```
    */
-  async handleRedirect(url?: string | URL): Promise<RedirectResult | undefined> {
+  handleRedirect(url?: string | URL): Promise<RedirectResult | undefined> {
     const location = (globalThis as { location?: Location }).location
     const href = url ?? location?.href
-    if (href === undefined) return undefined
-    let callback: URL
-    try {
-      callback = new URL(href)
-    } catch {
-      return undefined
+    if (href === undefined) return Promise.resolve(undefined)
+    const callback = parseUrl(href)
+    if (callback === undefined) return Promise.resolve(undefined)
+    const params = callback.searchParams
+    // Only the redirect URI is the callback: elsewhere in the app, `?code=` or `?error=` mean something else.
+    const here = `${callback.origin}${callback.pathname}`
+    if (here !== this.#callbackPath || (!params.has('code') && !params.has('error')))
+      return Promise.resolve(undefined)
+    // The same callback handled twice at once (React StrictMode runs effects twice, two components call it):
+    // one exchange, whose result both callers get.
+    const handling = this.#handling
+    if (handling !== undefined && handling.href === callback.href) return handling.result
+    const result = this.#handleCallback(callback)
+    this.#handling = { href: callback.href, result }
+    const forget = (): void => {
+      if (this.#handling?.result === result) this.#handling = undefined
     }
+    result.then(forget, forget)
+    return result
+  }
+
+  async #handleCallback(callback: URL): Promise<RedirectResult | undefined> {
     const params = callback.searchParams
     const state = params.get('state')
-    if (state === null || (!params.has('code') && !params.has('error'))) return undefined
-
     const storage = this.#storage()
+    // Everything asynchronous first (discovery, hashing); from the pending sign-in's read to its removal below
+    // nothing is awaited, so two handlers in this tab can never both take it and send the code twice (a code
+    // used twice gets invalid_grant and, at many servers, the grant's tokens revoked: RFC 6749 §4.1.2).
+    const endpoints = await this.endpoints()
+    // Without a state the response is never taken as this tab's (below), so its fingerprint is never kept.
+    const seen = await fingerprint(state ?? '')
     const pending = readPending(storage.getItem(this.#pendingKey))
-    // A callback already handled by this tab (reload before the URL was cleaned, the back button): its code was
-    // redeemed once and is not sent again.
-    if (pending === undefined && storage.getItem(this.#doneKey) === (await fingerprint(state))) {
+    // A callback this tab already handled (a reload before the URL was cleaned, the back button, a bookmark):
+    // its code was redeemed once and is not sent again, and the tab stays as it is.
+    if (storage.getItem(this.#doneKey) === seen) {
       this.#cleanAddressBar(callback)
       return undefined
     }
@@ -237,7 +271,6 @@ export class BrowserAuthenticator extends Authenticator {
         { error: 'state_mismatch' },
       )
     }
-    const endpoints = await this.endpoints()
     const issuer = this.expectedIssuer(endpoints)
     let code: string
     try {
@@ -247,15 +280,20 @@ export class BrowserAuthenticator extends Authenticator {
         ...(endpoints.issParameterRequired && issuer !== undefined ? { issParameterRequired: true } : {}),
       }))
     } catch (err) {
-      // A forged callback leaves the pending sign-in alone: the real one may still arrive in this tab.
-      if (!(err instanceof AuthenticationError && err.error === 'state_mismatch'))
+      // A forged callback (another state, or an error answer without any state, which cannot be verified)
+      // leaves the pending sign-in alone: the real answer may still arrive in this tab. Any other refusal
+      // answers this sign-in, which is over.
+      const forged = err instanceof AuthenticationError && (err.error === 'state_mismatch' || state === null)
+      if (!forged) {
         storage.removeItem(this.#pendingKey)
+        storage.setItem(this.#doneKey, seen)
+      }
       this.#cleanAddressBar(callback)
       throw err
     }
-    // One-shot: the verifier is gone before the code is sent, so a second handler cannot send it again.
+    // One-shot: the verifier is gone before the code is sent, so no other handler can send it again.
     storage.removeItem(this.#pendingKey)
-    storage.setItem(this.#doneKey, await fingerprint(pending.state))
+    storage.setItem(this.#doneKey, seen)
     this.#cleanAddressBar(callback)
     const obtainedAt = Date.now()
     const response = await getToken(endpoints.tokenEndpoint, {
@@ -273,14 +311,18 @@ export class BrowserAuthenticator extends Authenticator {
 
   /**
    * Without a usable refresh token only the person can sign in again, which the page decides:
-   * `login_required` (OpenID Connect Core §3.1.2.6), never a navigation behind the app's back.
+   * `login_required` (OpenID Connect Core §3.1.2.6), never a navigation behind the app's back. A session that
+   * got here is over (its refresh token missing, expired or revoked: RFC 6749 §5.2 invalid_grant), so it is
+   * removed from the store: the next call does not send the dead refresh token again.
    */
-  protected override obtain(): Promise<ObtainedToken> {
-    return Promise.reject(
-      new AuthenticationError(
-        'Not signed in, or the session can no longer be renewed: call signIn() to sign in with the browser.',
-        { error: 'login_required' },
-      ),
+  protected override async obtain(
+    _endpoints: AuthenticatorEndpoints,
+    previous: StoredToken | undefined,
+  ): Promise<ObtainedToken> {
+    if (previous !== undefined) await this.clear()
+    throw new AuthenticationError(
+      'Not signed in, or the session can no longer be renewed: call signIn() to sign in with the browser.',
+      { error: 'login_required' },
     )
   }
 
@@ -309,6 +351,15 @@ export class BrowserAuthenticator extends Authenticator {
     const clean = new URL(callback.href)
     for (const name of callbackParams) clean.searchParams.delete(name)
     g.history.replaceState(g.history.state, '', clean.href)
+  }
+}
+
+/** `new URL`, or `undefined` for what is no absolute URL (`URL.parse` is too recent for some browsers). */
+function parseUrl(href: string | URL): URL | undefined {
+  try {
+    return new URL(href)
+  } catch {
+    return undefined
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The SPA example (examples/spa) in Debian's Chromium: the built dist/index.js loaded as an ES module from
- * the SPA's own origin, a device-flow sign-in against the oidc-provider fixture (CORS), approved the way a
- * person would on the provider's own pages in a second tab.
+ * the SPA's own origin, against the oidc-provider fixture (CORS): the redirect sign-in (authorization code +
+ * PKCE through the provider's own login and consent pages, reload, sign-out with revocation, a cancelled
+ * consent), and the device flow approved the way a person would on the provider's pages in a second tab.
  */
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -56,7 +57,7 @@ test('device-flow sign-in in the SPA, approved on the provider pages in a second
     expect(sha256(served as Buffer)).toBe(sha256(onDisk))
   })
 
-  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('button', { name: 'Sign in on another device' }).click()
   await expect(page.locator('#user-code')).toHaveText(/^[A-Z]{4}-[A-Z]{4}$/)
   const userCode = (await page.locator('#user-code').textContent()) ?? ''
   await expect(page.locator('#verification-uri')).toHaveText(`${spa.op.issuer}/device`)
@@ -84,6 +85,7 @@ test('device-flow sign-in in the SPA, approved on the provider pages in a second
   await test.step('the SPA shows the signed-in state, scope and expiry, never the whole token', async () => {
     await expect(page.locator('#signed-in')).toBeVisible({ timeout: 30_000 })
     await expect(page.locator('#status')).toHaveText('Signed in')
+    await expect(page.locator('#method')).toHaveText('on another device (device flow)')
     await expect(page.locator('#scope')).toHaveText('openid api:read')
     await expect(page.locator('#expiry')).toContainText('in 60 min')
     expect(issued, 'one access token was issued').toHaveLength(1)
@@ -97,8 +99,103 @@ test('device-flow sign-in in the SPA, approved on the provider pages in a second
     await page.screenshot({ path: test.info().outputPath('signed-in.png'), fullPage: true })
   })
 
+  await test.step('sign out revokes the token', async () => {
+    const token = issued[0] as string
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await expect(page.locator('#notice')).toHaveText('Signed out: the provider revoked the tokens.')
+    await expect(page.locator('#signed-out')).toBeVisible()
+    expect(await spa.op.provider.AccessToken.find(token)).toBeUndefined()
+  })
+
   expect(consoleErrors).toEqual([])
   expect(spa.op.tokenRequests()).toBeGreaterThanOrEqual(2)
+})
+
+test('redirect sign-in in the SPA: login and consent pages, back signed in, reload, sign out, cancel', async ({
+  page,
+  context,
+}) => {
+  test.setTimeout(120_000)
+  const spa = closedAfterTest(await startSpaServer())
+  await context.route('https://fonts.googleapis.com/**', (route) => route.abort())
+  await context.route('https://fonts.gstatic.com/**', (route) => route.abort())
+  const issued: string[] = []
+  spa.op.provider.on('access_token.saved', (token) => issued.push((token as { jti: string }).jti))
+  const callbacks: string[] = []
+  page.on('request', (request) => {
+    const url = new URL(request.url())
+    if (request.isNavigationRequest() && url.origin === spa.url && url.searchParams.has('state'))
+      callbacks.push(url.href)
+  })
+
+  const { consoleErrors } = await openSpa(page, spa)
+  await expect(page.locator('#signed-out')).toBeVisible()
+
+  await test.step('Sign in: the provider login and consent pages, then back in the app', async () => {
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    await page.waitForURL((url) => url.origin === spa.op.issuer)
+    await page.locator('input[name="login"]').fill('ada')
+    await page.locator('input[name="password"]').fill('any password')
+    await page.locator('button.login-submit').click()
+    await expect(page.getByRole('heading', { name: 'Authorize' })).toBeVisible()
+    await page.locator('button.login-submit').click()
+    await page.waitForURL((url) => url.origin === spa.url)
+    await expect(page.locator('html')).toHaveAttribute('data-ready', 'true')
+    await expect(page.locator('#signed-in')).toBeVisible()
+    await expect(page.locator('#method')).toHaveText('with the browser (authorization code + PKCE)')
+    await expect(page.locator('#user')).toHaveText('ada')
+    await expect(page.locator('#scope')).toHaveText('openid offline_access api:read')
+    await expect(page.locator('#expiry')).toContainText('in 60 min')
+    expect(callbacks, 'one callback, to the redirect URI').toHaveLength(1)
+    expect(new URL(callbacks[0] ?? '').searchParams.has('code')).toBe(true)
+    expect(page.url(), 'no code, state or iss left in the address bar').toBe(`${spa.url}/`)
+    expect(spa.op.tokenRequests(), 'one code exchange').toBe(1)
+    expect(issued).toHaveLength(1)
+    const token = issued[0] as string
+    await expect(page.locator('#token-preview')).toHaveText(
+      `${token.slice(0, 6)}… (${token.length} characters)`,
+    )
+    const text = (await page.locator('body').textContent()) + (await page.content())
+    expect(text).not.toContain(token)
+    await page.screenshot({ path: test.info().outputPath('redirect-signed-in.png'), fullPage: true })
+  })
+
+  await test.step('a reload stays signed in, with no token request', async () => {
+    await page.reload()
+    await expect(page.locator('html')).toHaveAttribute('data-ready', 'true')
+    await expect(page.locator('#signed-in')).toBeVisible()
+    await expect(page.locator('#user')).toHaveText('ada')
+    expect(spa.op.tokenRequests()).toBe(1)
+    expect(issued).toHaveLength(1)
+  })
+
+  await test.step('Sign out revokes at the provider and clears the tab', async () => {
+    const token = issued[0] as string
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await expect(page.locator('#notice')).toHaveText('Signed out: the provider revoked the tokens.')
+    await expect(page.locator('#signed-out')).toBeVisible()
+    expect(await spa.op.provider.AccessToken.find(token)).toBeUndefined()
+    expect(await page.evaluate(() => sessionStorage.getItem('spa-example.token'))).toBeNull()
+    await page.reload()
+    await expect(page.locator('html')).toHaveAttribute('data-ready', 'true')
+    await expect(page.locator('#signed-out')).toBeVisible()
+    await expect(page.locator('#error')).toBeHidden()
+  })
+
+  await test.step('cancel at consent: back signed out, with the reason', async () => {
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    // The provider still has its own session (login skipped): straight to consent.
+    await expect(page.getByRole('heading', { name: 'Authorize' })).toBeVisible()
+    await page.getByRole('link', { name: '[ Cancel ]' }).click()
+    await page.waitForURL((url) => url.origin === spa.url)
+    await expect(page.locator('html')).toHaveAttribute('data-ready', 'true')
+    await expect(page.locator('#signed-out')).toBeVisible()
+    await expect(page.locator('#error')).toContainText('access_denied')
+    expect(page.url()).toBe(`${spa.url}/`)
+    expect(spa.op.tokenRequests()).toBe(1)
+  })
+
+  expect(consoleErrors).toEqual([])
 })
 
 test('httpProxyUrl or verify in a browser is a TypeError: the browser manages proxies and certificates', async ({
