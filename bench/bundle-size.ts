@@ -30,12 +30,13 @@ export const targets = {
  * the last shrink, rounded up to the next 0.25 KB: (a) 14.81 KB, (b) 5.28 KB. Lower them when code shrinks.
  * Raised for the shared-sessions and sign-in issues (the session's status retries, the authorization code grant's
  * fields in getToken: (a) 15.07 KB, (b) 5.46 KB). (c), the SPA bundle, measured 20.59 KB when it was added: its
- * 16.0 KB target is out of reach while ky (8.9 KB of it) carries every request.
+ * 16.0 KB target is out of reach while ky (8.9 KB of it) carries every request. 20.98 KB with the cross-tab
+ * catch-up of webStorageStore's lock (Chromium's per-tab localStorage copies).
  */
 export const budgets = {
   full: 15_250,
   marginal: 5_750,
-  spa: 20_750,
+  spa: 21_000,
 } as const
 
 const tokenClientApp = (entry = dist): string => `

@@ -306,7 +306,13 @@ export abstract class Authenticator {
    */
   protected expectedIssuer(endpoints: AuthenticatorEndpoints): string | undefined {
     if (endpoints.issuer !== undefined) return endpoints.issuer
-    return this.#issuer === undefined ? undefined : String(this.#issuer)
+    const issuer = this.#issuer
+    // A URL cannot express an issuer without a path: its href always ends in "/", an issuer rarely does.
+    return typeof issuer === 'string' || issuer === undefined
+      ? issuer
+      : issuer.pathname === '/'
+        ? issuer.href.slice(0, -1)
+        : issuer.href
   }
 
   /**

@@ -226,16 +226,52 @@ export function webStorageStore(
     // Web Locks are per origin and held across tabs and workers; released when the callback settles or the
     // tab closes, so a closed tab never leaves a lock behind.
     const name = `token-client:${key}`
-    store.lock = (fn, options = {}) =>
-      options.signal === undefined
-        ? locks.request(name, fn)
-        : locks.request(name, { signal: options.signal }, fn)
+    // Chromium keeps a copy of localStorage in each tab and brings other tabs' writes over asynchronously: a tab
+    // granted the lock just after another one wrote may still read the old token, and redeem its rotated
+    // refresh token again. So a writer also holds a shared lock named after what it wrote, for a few seconds,
+    // and the next holder of the lock waits (at most a second) until its storage shows that write. The lock
+    // manager is one per origin, so what it says is never stale.
+    const written = `${name}:written:`
+    store.set = (token) => {
+      storage.setItem(key, JSON.stringify(token))
+      void locks.request(`${written}${token.obtainedAt}`, { mode: 'shared' }, () => pause(5000))
+    }
+    const catchUp = async (): Promise<void> => {
+      const { held = [] } = await locks.query()
+      let newest = Number.NEGATIVE_INFINITY
+      for (const lock of held) {
+        if (lock.name?.startsWith(written)) newest = Math.max(newest, Number(lock.name.slice(written.length)))
+      }
+      const deadline = Date.now() + 1000
+      while ((parseStoredToken(storage.getItem(key))?.obtainedAt ?? Number.NEGATIVE_INFINITY) < newest) {
+        if (Date.now() > deadline) return
+        await pause(5)
+      }
+    }
+    store.lock = <T>(fn: () => Promise<T>, options: LockOptions = {}): Promise<T> => {
+      const held = async (): Promise<T> => {
+        await catchUp()
+        return fn()
+      }
+      return options.signal === undefined
+        ? locks.request(name, held)
+        : locks.request(name, { signal: options.signal }, held)
+    }
   }
   return store
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** The part of the Web Locks API (`navigator.locks`) used here. */
 interface WebLocks {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>
-  request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>
+  request<T>(
+    name: string,
+    options: { signal?: AbortSignal; mode?: 'exclusive' | 'shared' },
+    callback: () => Promise<T>,
+  ): Promise<T>
+  query(): Promise<{ held?: Array<{ name?: string }> }>
 }
