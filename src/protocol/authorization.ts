@@ -300,7 +300,12 @@ export function parseAuthorizationResponse(
     redact ??= createRedactor(params.getAll('code').concat(params.getAll('state'), state))
     return redact(text)
   }
-  const scrubbed = (text: string | undefined): string | undefined => (text ? scrub(text) : undefined)
+  // Scrubbed before and after cleaning: trimming or collapsing whitespace could turn a secret into a form the
+  // redactor no longer sees, and removing control characters could join two halves of one.
+  const shown = (text: string | null, max: number): string | undefined => {
+    const clean = safeText(text === null ? null : scrub(text), max)
+    return clean ? scrub(clean) : undefined
+  }
   const refuse = (error: string, message: string): AuthenticationError =>
     new AuthenticationError(scrub(message), { error })
   for (const name of singleParams) {
@@ -329,14 +334,14 @@ export function parseAuthorizationResponse(
       'issuer_mismatch',
       iss === null
         ? `The authorization response has no iss parameter, which ${issuer} always sends (RFC 9207 §2.4): refused, as it may come from another server. Start the sign-in again.`
-        : `The authorization response comes from issuer ${JSON.stringify(safeText(iss, 200))}, not ${issuer} (RFC 9207 §2.4): refused, as it may be a mix-up attack. Start the sign-in again.`,
+        : `The authorization response comes from issuer ${JSON.stringify(shown(iss, 200))}, not ${issuer} (RFC 9207 §2.4): refused, as it may be a mix-up attack. Start the sign-in again.`,
     )
   }
 
   if (error !== null) {
-    const code = scrubbed(safeText(error, 100)) ?? 'error'
-    const errorDescription = scrubbed(safeText(params.get('error_description'), 500))
-    const errorUri = scrubbed(safeText(params.get('error_uri'), 500))
+    const code = shown(error, 100) ?? 'error'
+    const errorDescription = shown(params.get('error_description'), 500)
+    const errorUri = shown(params.get('error_uri'), 500)
     throw new AuthenticationError(
       // Built from scrubbed parts only.
       `The authorization server refused the request${received === null ? ' (the response has no state, so it is unverified)' : ''}: ${code}${
