@@ -43,6 +43,11 @@ export interface LoopbackAuthenticatorOptions extends AuthenticatorOptions {
   onAuthorizationUrl: (url: URL) => void | Promise<void>
   /** Milliseconds to wait for the browser to come back (default 300000). `timeout` stays per request. */
   callbackTimeout?: number
+  /**
+   * OpenID Connect `prompt` (`login`, `consent`, `select_account`). Some servers (oidc-provider) grant
+   * `offline_access`, hence a refresh token, only with `prompt: 'consent'` (OpenID Connect Core §11).
+   */
+  prompt?: string
 }
 
 const defaultRedirectUri = 'http://127.0.0.1:0/callback'
@@ -96,10 +101,11 @@ export class LoopbackAuthenticator extends Authenticator {
   readonly #redirect: URL
   readonly #onAuthorizationUrl: LoopbackAuthenticatorOptions['onAuthorizationUrl']
   readonly #callbackTimeout: number
+  readonly #prompt: string | undefined
 
   /**
    * @param options - Issuer or endpoints, client id, scopes, audience, redirect URI, `onAuthorizationUrl`,
-   *   `callbackTimeout`, store, skew and transport options.
+   *   `callbackTimeout`, `prompt`, store, skew and transport options.
    * @throws `TypeError` when an option is missing or invalid.
    */
   constructor(options: LoopbackAuthenticatorOptions) {
@@ -132,9 +138,13 @@ export class LoopbackAuthenticator extends Authenticator {
         `callbackTimeout must be a positive number of milliseconds, got ${String(timeout)}.`,
       )
     }
+    if (options.prompt !== undefined && (typeof options.prompt !== 'string' || options.prompt === '')) {
+      throw new TypeError('prompt must be a non-empty string when given.')
+    }
     this.#redirect = redirect
     this.#onAuthorizationUrl = options.onAuthorizationUrl
     this.#callbackTimeout = timeout
+    this.#prompt = options.prompt
   }
 
   protected override async obtain(endpoints: AuthenticatorEndpoints): Promise<ObtainedToken> {
@@ -158,6 +168,7 @@ export class LoopbackAuthenticator extends Authenticator {
         state,
         scopes: [...this.scopes],
         ...(this.audience === undefined ? {} : { audience: this.audience }),
+        ...(this.#prompt === undefined ? {} : { prompt: this.#prompt }),
       })
       const callback = listening.waitForCallback(state, this.#callbackTimeout, signal, (href) =>
         parseAuthorizationResponse(href, {
