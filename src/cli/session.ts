@@ -2,7 +2,6 @@
 // and config.json, the session file of those settings, and printing a cached token. Light on purpose (node
 // built-ins through process.getBuiltinModule, hand-written checks instead of valibot): a valid cached token is
 // printed without loading ky, valibot, the adapters or the command chunk (tests/node/cli-cold-start.spec.ts).
-import type * as NodeCrypto from 'node:crypto'
 import type * as NodeFs from 'node:fs'
 import type * as NodeOs from 'node:os'
 import type * as NodePath from 'node:path'
@@ -10,6 +9,7 @@ import type { StoredToken } from '../stores/token-store.ts'
 import { builtin } from './builtins.ts'
 import { type CliIo, ConfigError, exitCode } from './io.ts'
 import { type CliOptions, checkCliOptions, type OutputFormat } from './options.ts'
+import { sha256Hex } from './sha256.ts'
 
 const fs = await builtin<typeof NodeFs>('node:fs')
 const path = await builtin<typeof NodePath>('node:path')
@@ -150,10 +150,8 @@ export function bindingOf(
  * ```
  */
 export async function sessionPath(home: string, meta: SessionMeta, secret?: string): Promise<string> {
-  const crypto = await builtin<typeof NodeCrypto>('node:crypto')
-  const sha256 = (text: string): string => crypto.createHash('sha256').update(text).digest('hex')
-  const key = [meta.kind, bindingOf(meta), ...(secret === undefined ? [] : [sha256(secret)])]
-  return path.join(home, 'sessions', `${sha256(JSON.stringify(key)).slice(0, 32)}.json`)
+  const key = [meta.kind, bindingOf(meta), ...(secret === undefined ? [] : [sha256Hex(secret)])]
+  return path.join(home, 'sessions', `${sha256Hex(JSON.stringify(key)).slice(0, 32)}.json`)
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string'

@@ -8,6 +8,7 @@
  * credential plugin against an HTTPS stand-in API server.
  */
 import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import http from 'node:http'
@@ -121,7 +122,14 @@ test.describe('token-client as a credential helper', () => {
     await loginWithDevice(op, home, deviceSettings(op))
 
     const { file, data } = await onlySession(home)
-    expect(file).toMatch(/\/sessions\/[0-9a-f]{32}\.json$/)
+    // sessions/<the first 32 hex digits of SHA-256 of [kind, binding]>.json, the binding the authenticators use.
+    const binding = JSON.stringify([op.issuer, op.deviceClient.clientId, ['offline_access', 'openid'], null])
+    expect(data.binding).toBe(binding)
+    const name = createHash('sha256')
+      .update(JSON.stringify(['user', binding]))
+      .digest('hex')
+      .slice(0, 32)
+    expect(file).toBe(join(home, 'sessions', `${name}.json`))
     expect((await stat(file)).mode & 0o777).toBe(0o600)
     expect((await stat(join(home, 'sessions'))).mode & 0o777).toBe(0o700)
     expect((await stat(home)).mode & 0o777).toBe(0o700)
