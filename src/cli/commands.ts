@@ -321,10 +321,13 @@ class LoginRequired extends Error {
   override name = 'LoginRequired'
   /** The `token-client login ...` command line to run. */
   readonly loginCommand: string
+  /** The TOKEN_CLIENT_* variables the login needs set as now. */
+  readonly fromEnvironment: readonly string[]
 
-  constructor(reason: string, loginCommand: string) {
+  constructor(reason: string, settings: SessionSettings, meta: SessionMeta | undefined) {
     super(reason)
-    this.loginCommand = loginCommand
+    this.loginCommand = loginHint(settings, meta)
+    this.fromEnvironment = settings.fromEnvironment
   }
 }
 
@@ -573,7 +576,6 @@ async function tokenCommand(
   const file = await sessionPath(home, meta)
   const stored = readSessionFile(file)
   const session = stored !== undefined && stored.token.binding === bindingOf(meta) ? stored : undefined
-  const hint = loginHint(settings, session?.meta)
   const interactive = options.output === 'exec-credential' ? execInfo(io.env).interactive : undefined
   const mayLogin = options.login && interactive !== false
   const noPerson =
@@ -581,11 +583,14 @@ async function tokenCommand(
       ? ' and kubectl runs this plugin non-interactively (KUBERNETES_EXEC_INFO), so it cannot sign in'
       : ''
   if (!mayLogin) {
-    if (session === undefined) throw new LoginRequired(`No session for ${whom(meta)}${noPerson}`, hint)
+    if (session === undefined) {
+      throw new LoginRequired(`No session for ${whom(meta)}${noPerson}`, settings, undefined)
+    }
     if (session.token.refreshToken === undefined && !isUsable(session.token)) {
       throw new LoginRequired(
         `The session for ${whom(meta)} has expired and has no refresh token${noPerson}`,
-        hint,
+        settings,
+        session.meta,
       )
     }
   }
@@ -604,7 +609,8 @@ async function tokenCommand(
     if (err instanceof NoGrantWithoutPerson) {
       throw new LoginRequired(
         `The session for ${whom(meta)} could not be renewed: the server refused its refresh token (expired or revoked)${noPerson}`,
-        hint,
+        settings,
+        session?.meta,
       )
     }
     throw err
@@ -634,10 +640,11 @@ async function signOutOf(
     io.stderr.write(`Deleted the cached service token of ${whom(meta)}.\n`)
     return true
   }
-  const auth = new StoredSession(authenticatorOptions(options, transport, store), [
-    'tokenEndpoint',
-    'revocationEndpoint',
-  ])
+  // With an issuer, its metadata names the revocation endpoint; with explicit endpoints only, there is none.
+  const auth = new StoredSession(
+    authenticatorOptions(options, transport, store),
+    options.issuer === undefined ? ['tokenEndpoint'] : ['tokenEndpoint', 'revocationEndpoint'],
+  )
   const { revoked, error } = await auth.signOut()
   if (revoked) {
     io.stderr.write(`Signed out of ${whom(meta)}: the server revoked the tokens.\n`)
@@ -870,7 +877,9 @@ export async function runCommand(
     }
     if (err instanceof UsageError) return reportUsage(io, err)
     if (err instanceof LoginRequired) {
-      io.stderr.write(`token-client: ${err.message}. Sign in with:\n\n    ${err.loginCommand}\n\n`)
+      const env =
+        err.fromEnvironment.length === 0 ? '' : ` (with ${err.fromEnvironment.join(', ')} set as now)`
+      io.stderr.write(`token-client: ${err.message}. Sign in${env} with:\n\n    ${err.loginCommand}\n\n`)
       return exitCode.authFailed
     }
     // Error messages may quote the server (error_description, metadata values).

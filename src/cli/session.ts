@@ -315,6 +315,8 @@ export interface SessionSettings {
   meta: SessionMeta
   /** The login to run for this session, with the flags that were given (`--profile` included). */
   loginCommand: string
+  /** The TOKEN_CLIENT_* variables that went into the settings: the login needs them set as now. */
+  fromEnvironment: string[]
 }
 
 const split = (text: string | undefined): string[] | undefined => {
@@ -415,7 +417,18 @@ export async function resolveSettings(
   if (options.tokenEndpoint !== undefined) meta.tokenEndpoint = options.tokenEndpoint
   if (options.deviceEndpoint !== undefined) meta.deviceEndpoint = options.deviceEndpoint
   if (options.audience !== undefined) meta.audience = options.audience
-  return { home, options, meta, loginCommand: loginCommandFor(flags) }
+  const fromEnvironment: string[] = []
+  if (flags.profile === undefined && profileName !== undefined) fromEnvironment.push('TOKEN_CLIENT_PROFILE')
+  if (flags.issuer === undefined && envIssuer !== undefined) fromEnvironment.push('TOKEN_CLIENT_ISSUER')
+  if (flags.clientId === undefined && nonEmpty(env.TOKEN_CLIENT_CLIENT_ID) !== undefined) {
+    fromEnvironment.push('TOKEN_CLIENT_CLIENT_ID')
+  }
+  if (flags.scopes.length === 0 && split(env.TOKEN_CLIENT_SCOPE) !== undefined)
+    fromEnvironment.push('TOKEN_CLIENT_SCOPE')
+  if (flags.audience === undefined && nonEmpty(env.TOKEN_CLIENT_AUDIENCE) !== undefined) {
+    fromEnvironment.push('TOKEN_CLIENT_AUDIENCE')
+  }
+  return { home, options, meta, loginCommand: loginCommandFor(flags), fromEnvironment }
 }
 
 /**

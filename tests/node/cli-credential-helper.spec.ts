@@ -326,6 +326,7 @@ test.describe('token-client as a credential helper', () => {
     })
     expect(envWins.code).toBe(1)
     expect(envWins.stderr).toContain('client someone-else')
+    expect(envWins.stderr).toContain('Sign in (with TOKEN_CLIENT_CLIENT_ID set as now) with:')
     expect(envWins.stderr).toContain('    token-client login --profile work\n')
     // A flag beats the environment.
     const flagWins = await run(
@@ -484,6 +485,12 @@ test.describe('token-client as a credential helper', () => {
     expect(bypassed.code).toBe(0)
     expect(bypassed.stdout).not.toBe(viaProxy.stdout)
     expect(proxy.carried()).toHaveLength(1)
+
+    // Explicit endpoints: no metadata, so no revocation endpoint. The session is deleted all the same.
+    const logout = await run(home, ['logout', ...settings])
+    expect(logout.code).toBe(0)
+    expect(logout.stderr).toContain('no revocation endpoint')
+    expect(await sessionFiles(home)).toEqual([])
   })
 
   test('kubectl runs token --output exec-credential as its credential plugin: twice, the second from the cache', async () => {
