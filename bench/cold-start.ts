@@ -7,6 +7,10 @@
  * "cold import ≤ 1.15× the ky + valibot floor" is measured with, and the whole-process ratio t_tc / t_floor.
  */
 import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { median } from './loop.ts'
 
@@ -30,9 +34,13 @@ export interface ColdStart {
 }
 
 /** Wall time of `node ...args` (the whole process), which must exit with `status`. */
-function timeNode(args: readonly string[], status = 0): number {
+function timeNode(args: readonly string[], status = 0, env?: NodeJS.ProcessEnv): number {
   const start = performance.now()
-  const result = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+  const result = spawnSync(process.execPath, args, {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    ...(env === undefined ? {} : { env: { ...process.env, ...env } }),
+  })
   const ms = performance.now() - start
   if (result.status !== status) {
     throw new Error(`node ${args.join(' ')} exited ${result.status}: ${result.stderr.toString()}`)
@@ -67,9 +75,41 @@ export function coldStart(runs: number): ColdStart {
   }
 }
 
+/** The session of the `token` run: a valid token for https://idp.example, client bench, scope openid. */
+const warmSession = { issuer: 'https://idp.example', clientId: 'bench', scopes: ['openid'] }
+
 /**
- * The CLI's paths that send no request (`token-client token` will be one: a cached token from a file), each
- * with the exit status it must end with. They must not pay for ky, valibot, the QR code or the adapters.
+ * A TOKEN_CLIENT_HOME holding a valid session for {@link warmSession}, written the way `token-client login`
+ * keeps it (src/cli/session.ts: sessions/<sha256 of kind and binding, 32 hex digits>.json). If that layout
+ * changes, `token` finds no session, exits 1, and the bench fails loudly.
+ */
+function warmHome(): string {
+  const home = mkdtempSync(join(tmpdir(), 'bench-cli-home-'))
+  const binding = JSON.stringify([warmSession.issuer, warmSession.clientId, warmSession.scopes, null])
+  const name = createHash('sha256')
+    .update(JSON.stringify(['user', binding]))
+    .digest('hex')
+    .slice(0, 32)
+  mkdirSync(join(home, 'sessions'), { recursive: true, mode: 0o700 })
+  const obtainedAt = Date.now()
+  const session = { kind: 'user', ...warmSession, flow: 'device' }
+  const token = {
+    accessToken: 'bench-access-token',
+    tokenType: 'Bearer',
+    refreshToken: 'bench-refresh-token',
+  }
+  writeFileSync(
+    join(home, 'sessions', `${name}.json`),
+    JSON.stringify({ ...token, obtainedAt, expiresAt: obtainedAt + 86_400_000, binding, session }),
+    { mode: 0o600 },
+  )
+  return home
+}
+
+/**
+ * The CLI's paths that send no request, each with the exit status it must end with: help, a usage error, and
+ * `token` with a valid cached session (read the file, print). They must not pay for ky, valibot, the QR code or
+ * the adapters.
  */
 export const cliColdStartCommands = {
   'token-client --help': { args: ['dist/cli.js', '--help'], status: 0 },
@@ -78,7 +118,29 @@ export const cliColdStartCommands = {
     args: ['dist/cli.js', 'client-credentials', '--token-endpoint', 'https://idp.example/token'],
     status: 2,
   },
-} as const
+  'token-client token (valid cached session)': {
+    args: [
+      'dist/cli.js',
+      'token',
+      '--issuer',
+      warmSession.issuer,
+      '--client-id',
+      warmSession.clientId,
+      '--scope',
+      'openid',
+    ],
+    status: 0,
+    env: () => ({ TOKEN_CLIENT_HOME: warmHome() }),
+  },
+} satisfies Record<string, { args: readonly string[]; status: number; env?: () => NodeJS.ProcessEnv }>
+
+type CliCommand = keyof typeof cliColdStartCommands
+
+/** The command's environment, when it needs one (a fresh warm session home). */
+function envOf(name: CliCommand): NodeJS.ProcessEnv | undefined {
+  const spec = cliColdStartCommands[name]
+  return 'env' in spec ? spec.env() : undefined
+}
 
 export interface CliColdStart {
   runs: number
@@ -103,14 +165,18 @@ export function cliColdStart(runs: number): CliColdStart {
     keyof typeof cliColdStartCommands,
     number[]
   >
-  // Warm the file system cache.
+  // Each command's environment once (the warm session's home), then warm the file system cache.
+  const envs = Object.fromEntries(names.map((name) => [name, envOf(name)]))
   timeNode(['-e', '0'])
-  for (const name of names) timeNode(cliColdStartCommands[name].args, cliColdStartCommands[name].status)
+  for (const name of names) {
+    const { args, status } = cliColdStartCommands[name]
+    timeNode(args, status, envs[name])
+  }
   for (let run = 0; run < runs; run++) {
     for (const name of names) {
       const base = timeNode(['-e', '0'])
       const { args, status } = cliColdStartCommands[name]
-      const ms = timeNode(args, status)
+      const ms = timeNode(args, status, envs[name])
       floor.push(base)
       samples[name].push(ms)
       ratios[name].push(ms / base)
@@ -121,6 +187,9 @@ export function cliColdStart(runs: number): CliColdStart {
   for (const name of names) {
     medianMs[name] = median(samples[name])
     ratio[name] = median(ratios[name])
+  }
+  for (const env of Object.values(envs)) {
+    if (env?.TOKEN_CLIENT_HOME !== undefined) rmSync(env.TOKEN_CLIENT_HOME, { recursive: true, force: true })
   }
   return { runs, medianMs, ratio }
 }

@@ -23,7 +23,13 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { alternativeBundles, type BundleSize, kb, tokenClientBundles } from './bundle-size.ts'
 import { nodeRows } from './clients.ts'
-import { type CliColdStart, type ColdStart, cliColdStart, coldStart } from './cold-start.ts'
+import {
+  type CliColdStart,
+  type ColdStart,
+  cliColdStart,
+  cliColdStartCommands,
+  coldStart,
+} from './cold-start.ts'
 import { concurrent, interleaved, median, sequential, type Timings } from './loop.ts'
 import { type PollTiming, pollTiming } from './poll-timing.ts'
 import { startBenchServer } from './server-process.ts'
@@ -202,7 +208,9 @@ try {
   // 4. Cold start.
   progress(`cold start: ${config.coldRuns} runs × 3 scripts`)
   const cold: ColdStart = coldStart(config.coldRuns)
-  progress(`CLI cold start: ${config.cliRuns} paired runs × 3 commands`)
+  progress(
+    `CLI cold start: ${config.cliRuns} paired runs × ${Object.keys(cliColdStartCommands).length} commands`,
+  )
   const cliCold: CliColdStart = cliColdStart(config.cliRuns)
 
   // 5. Bundle sizes.

@@ -5,8 +5,13 @@ import type * as NodeUtil from 'node:util'
  * `process.getBuiltinModule` (Node ≥ 22.3, Deno 2): a built-in without the ESM facade an `import` builds for
  * it, which costs the CLI's `--help` a fifth of a bare `node -e 0` (bench/: CLI cold start). Falls back to an
  * import where it is missing.
+ *
+ * @example
+ * ```ts
+ * const fs = await builtin<typeof import('node:fs')>('node:fs')
+ * ```
  */
-async function builtin<T>(name: string): Promise<T> {
+export async function builtin<T>(name: string): Promise<T> {
   const loaded = globalThis.process?.getBuiltinModule?.(name) as T | undefined
   return loaded ?? ((await import(name)) as T)
 }

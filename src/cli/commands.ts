@@ -1,5 +1,12 @@
 import { proxyForUrl } from '../adapters/proxy-env.ts'
-import type { AuthenticatorEndpoints } from '../authenticators/authenticator.ts'
+import {
+  Authenticator,
+  type AuthenticatorEndpoints,
+  type AuthenticatorOptions,
+  type ObtainedToken,
+} from '../authenticators/authenticator.ts'
+import { ClientCredentialsAuthenticator } from '../authenticators/client-credentials-authenticator.ts'
+import { DeviceCodeAuthenticator } from '../authenticators/device-code-authenticator.ts'
 import { resolveEndpoints } from '../authenticators/endpoints.ts'
 import { clientAuthOptions } from '../protocol/client-auth.ts'
 import { GrantType } from '../protocol/constants.ts'
@@ -11,18 +18,27 @@ import { pollTokenEndpoint } from '../protocol/poll.ts'
 import type { TokenResponse } from '../protocol/schemas.ts'
 import { type GetTokenOptions, getToken } from '../protocol/token.ts'
 import type { FetchAdapter, TransportOptions } from '../protocol/transport.ts'
-import { type CliIo, exitCode, reportUsage } from './io.ts'
-import type { CliOptions } from './options.ts'
+import type { StoredToken, TokenStore } from '../stores/token-store.ts'
+import { builtin } from './builtins.ts'
+import { type CliIo, ConfigError, exitCode, reportUsage } from './io.ts'
+import { type CliOptions, parseCliArgs } from './options.ts'
+import type { Config, Profile, SessionMeta, SessionSettings } from './session.ts'
 import { UsageError } from './usage.ts'
-import { startWaitingIndicator } from './waiting-indicator.ts'
+import { startWaitingIndicator, type WaitingIndicator } from './waiting-indicator.ts'
 
-/**
- * A setting the CLI cannot work with (a TOKEN_CLIENT_PROXY or HTTPS_PROXY that is no proxy URL, an unreadable
- * --cacert, undici not installed): exit code 2 like a usage error, but without the pointer to `--help`.
- */
-class ConfigError extends Error {
-  override name = 'ConfigError'
-}
+// Imported, not bundled in: session.ts stays one chunk of its own, the one file the warm `token` path loads
+// besides the fast path (a chunk shared with this one would be a second file to load there).
+const {
+  bindingOf,
+  execInfo,
+  formatToken,
+  isUsable,
+  readConfig,
+  readSessionFile,
+  resolveSettings,
+  sessionPath,
+  tokenClientHome,
+} = await import('./session.ts')
 
 /** The fetch adapter for --proxy/--cacert/--insecure, loaded only when needed (it pulls in undici on Node). */
 async function loadAdapter(fromEnvironment: boolean): Promise<FetchAdapter> {
@@ -49,7 +65,7 @@ async function loadAdapter(fromEnvironment: boolean): Promise<FetchAdapter> {
 
 /**
  * The proxy of the command line: `--proxy`, else `TOKEN_CLIENT_PROXY` (which may carry a password), else the
- * environment's (`HTTPS_PROXY`, `http_proxy`, `ALL_PROXY` unless `NO_PROXY` lists the host; see `proxyForUrl`).
+ * profile's (session commands), else the environment's (`HTTPS_PROXY`, `http_proxy`, `ALL_PROXY` unless `NO_PROXY` lists the host; see `proxyForUrl`).
  * One proxy serves all of the command's requests: the environment's is the one for the first URL the command
  * requests (the token endpoint when given, else the issuer, whose metadata comes first). Endpoints found in the
  * metadata on another host go through the same proxy.
@@ -62,6 +78,9 @@ function proxyFor(
   const explicit = io.env.TOKEN_CLIENT_PROXY
   if (explicit !== undefined && explicit !== '') {
     return { url: explicit, source: 'TOKEN_CLIENT_PROXY', fromEnvironment: false }
+  }
+  if (options.profileProxy !== undefined) {
+    return { url: options.profileProxy, source: "the profile's proxy", fromEnvironment: false }
   }
   const first = (options.command === 'discover' ? undefined : options.tokenEndpoint) ?? options.issuer
   const url = first === undefined ? undefined : proxyForUrl(first, io.env)
@@ -177,8 +196,12 @@ async function endpointsFor(
   return endpoints
 }
 
-function writeToken(io: CliIo, token: TokenResponse, obtainedAt: number, json: boolean): void {
-  if (!json) {
+function writeToken(io: CliIo, token: TokenResponse, obtainedAt: number, options: CliOptions): void {
+  if (options.output === 'header') {
+    io.stdout.write(formatToken('header', token, io.env))
+    return
+  }
+  if (!options.json) {
     io.stdout.write(`${token.accessToken}\n`)
     return
   }
@@ -247,7 +270,7 @@ async function device(io: CliIo, options: CliOptions, transport: TransportOption
     indicator.stop()
   }
   io.stderr.write('Signed in.\n')
-  writeToken(io, token, obtainedAt, options.json)
+  writeToken(io, token, obtainedAt, options)
 }
 
 /** Sends one token request with the scopes and audience of the command line, and prints the answer. */
@@ -261,11 +284,12 @@ async function requestToken(
   const request: GetTokenOptions = { ...transport, ...grant, scopes: options.scopes }
   if (options.audience !== undefined) request.audience = options.audience
   const obtainedAt = Date.now()
-  writeToken(io, await getToken(endpoints.tokenEndpoint, request), obtainedAt, options.json)
+  writeToken(io, await getToken(endpoints.tokenEndpoint, request), obtainedAt, options)
 }
 
 async function clientCredentials(io: CliIo, options: CliOptions, transport: TransportOptions): Promise<void> {
   const secret = await requireSecret(io, options, 'clientSecret')
+  if (options.cache) return cachedClientCredentials(io, options, transport, secret)
   await requestToken(io, options, transport, {
     ...clientAuthOptions(options.clientAuth, options.clientId as string, secret),
     grantType: GrantType.CLIENT_CREDS,
@@ -289,11 +313,535 @@ async function discoverCommand(io: CliIo, options: CliOptions, transport: Transp
   io.stdout.write(`${JSON.stringify(metadata, null, 2)}\n`)
 }
 
-/** What each command does. */
+// ---------------------------------------------------------------------------------------------------------
+// The session commands: login, token, logout, status, and client-credentials --cache.
+
+/** A session is needed and there is none to use (or its refresh token was refused): exit 1 with the login. */
+class LoginRequired extends Error {
+  override name = 'LoginRequired'
+  /** The `token-client login ...` command line to run. */
+  readonly loginCommand: string
+  /** The TOKEN_CLIENT_* variables the login needs set as now. */
+  readonly fromEnvironment: readonly string[]
+
+  constructor(reason: string, settings: SessionSettings, meta: SessionMeta | undefined) {
+    super(reason)
+    this.loginCommand = loginHint(settings, meta)
+    this.fromEnvironment = settings.fromEnvironment
+  }
+}
+
+/** Thrown by {@link StoredSession.obtain}: no grant without a person; the caller words the hint. */
+class NoGrantWithoutPerson extends Error {
+  override name = 'NoGrantWithoutPerson'
+}
+
+function required(settings: SessionSettings | undefined): SessionSettings {
+  if (settings === undefined) throw new Error('The session command came without its settings.')
+  return settings
+}
+
+/**
+ * The session as it is, without a person: the cached token, else a refresh under the store's lock; it never
+ * starts a sign-in (`token` without `--login`, and `logout`). `required` lists the endpoints it needs, so that
+ * `logout` discovers the revocation endpoint.
+ */
+class StoredSession extends Authenticator {
+  constructor(options: AuthenticatorOptions, required: ReadonlyArray<keyof AuthenticatorEndpoints>) {
+    super(
+      options,
+      options.tokenEndpoint === undefined ? {} : { tokenEndpoint: options.tokenEndpoint },
+      required,
+    )
+  }
+
+  protected override obtain(): Promise<ObtainedToken> {
+    return Promise.reject(new NoGrantWithoutPerson('A new sign-in is needed.'))
+  }
+}
+
+/**
+ * Creates the sessions directory (and its parent, the token-client home) owner-only, and tightens one that
+ * exists with group or other access: a session file is a refresh token. One owned by another user is refused
+ * (they could swap the files). POSIX only: Windows' %APPDATA% is per user already.
+ */
+async function ensureSessionsDir(home: string): Promise<void> {
+  const { mkdir, stat, chmod } = await import('node:fs/promises')
+  const { join } = await import('node:path')
+  const dirs = [home, join(home, 'sessions')]
+  await mkdir(dirs[1] as string, { recursive: true, mode: 0o700 })
+  if (process.platform === 'win32') return
+  for (const dir of dirs) {
+    const info = await stat(dir)
+    if (process.getuid !== undefined && info.uid !== process.getuid()) {
+      throw new ConfigError(
+        `${dir} belongs to another user: token-client keeps sessions only in a directory of yours.`,
+      )
+    }
+    if ((info.mode & 0o077) !== 0) await chmod(dir, 0o700)
+  }
+}
+
+/** The session file as a store: `fileStore` (atomic writes, 0600, the cross-process lock) plus whom it is for. */
+async function sessionStore(
+  file: string,
+  meta: SessionMeta,
+  options: { fresh?: boolean } = {},
+): Promise<TokenStore> {
+  // token-client/node's fileStore, from source: bundled into this chunk, loaded with it.
+  const { fileStore } = await import('../stores/file-store.ts')
+  const inner = fileStore(file)
+  const lock = inner.lock
+  const store: TokenStore = {
+    // `login` signs in anew: the session there is not offered to the authenticator (it is replaced).
+    get: options.fresh === true ? () => undefined : () => inner.get(),
+    set: (token) => {
+      // The metadata rides along in the same file (fileStore's reader ignores what it does not know).
+      const withMeta: StoredToken & { session: SessionMeta } = { ...token, session: meta }
+      return inner.set(withMeta)
+    },
+    delete: () => inner.delete(),
+  }
+  if (lock !== undefined) store.lock = lock
+  return store
+}
+
+/** The authenticator options of the settings: server, client, scopes, audience, transport, store. */
+function authenticatorOptions(
+  options: CliOptions,
+  transport: TransportOptions,
+  store: TokenStore,
+): AuthenticatorOptions {
+  const common: AuthenticatorOptions = {
+    ...transport,
+    clientId: options.clientId as string,
+    scopes: options.scopes,
+    store,
+  }
+  if (options.issuer !== undefined) common.issuer = options.issuer
+  if (options.tokenEndpoint !== undefined) common.tokenEndpoint = options.tokenEndpoint
+  if (options.audience !== undefined) common.audience = options.audience
+  return common
+}
+
+/**
+ * Opens the system browser on `url`: detached, no shell, the URL one argument (a shell, or `cmd /c start`,
+ * would cut it at `&`). Windows goes through rundll32 for that reason. A missing opener is no error: the URL
+ * is on stderr anyway.
+ */
+async function openBrowser(url: string): Promise<void> {
+  const { spawn } = await builtin<typeof import('node:child_process')>('node:child_process')
+  const [command, args] =
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['rundll32', ['url.dll,FileProtocolHandler', url]]
+        : ['xdg-open', [url]]
+  const child = spawn(command, args, { detached: true, stdio: 'ignore', shell: false })
+  child.on('error', () => {})
+  child.unref()
+}
+
+/**
+ * An authenticator that signs a person in when it must, as `login` does: the device flow (URL, code, QR code
+ * and countdown on stderr) or, with `--browser`, the loopback sign-in (the URL on stderr, the browser opened
+ * unless `--no-open`). `stop()` clears the waiting indicator.
+ */
+async function signInAuthenticator(
+  io: CliIo,
+  options: CliOptions,
+  transport: TransportOptions,
+  store: TokenStore,
+): Promise<{ auth: Authenticator; stop(): void }> {
+  const common = authenticatorOptions(options, transport, store)
+  if (options.browser) {
+    const { LoopbackAuthenticator } = await import('../authenticators/loopback-authenticator.ts')
+    // OpenID Connect Core §11: offline_access (a refresh token, i.e. a session) is granted with prompt=consent.
+    const prompt = options.prompt ?? (options.scopes.includes('offline_access') ? 'consent' : undefined)
+    const auth = new LoopbackAuthenticator({
+      ...common,
+      ...(prompt === undefined ? {} : { prompt }),
+      onAuthorizationUrl: async (url) => {
+        const href = terminalSafe(url.href)
+        io.stderr.write(
+          `\nTo sign in, ${options.noOpen ? 'open' : 'your browser opens'} this page${options.noOpen ? ' in a browser' : ' (or open it yourself)'}:\n\n    ${href}\n\nWaiting for the browser to come back...\n`,
+        )
+        if (!options.noOpen) await openBrowser(url.href)
+      },
+    })
+    return { auth, stop: () => {} }
+  }
+  let indicator: WaitingIndicator | undefined
+  const auth = new DeviceCodeAuthenticator({
+    ...common,
+    ...(options.deviceEndpoint === undefined ? {} : { deviceAuthorizationEndpoint: options.deviceEndpoint }),
+    onDeviceCode: async (code) => {
+      await showDeviceCode(io, code)
+      indicator = startWaitingIndicator(io.stderr, { expiresInSeconds: code.expiresIn, tty: io.stderrIsTty })
+    },
+  })
+  return { auth, stop: () => indicator?.stop() }
+}
+
+/** The login command of the hint: the flags given, plus `--browser` when the session was a browser sign-in. */
+function loginHint(settings: SessionSettings, meta: SessionMeta | undefined): string {
+  return meta?.flow === 'browser' && !settings.loginCommand.includes(' --browser')
+    ? `${settings.loginCommand} --browser`
+    : settings.loginCommand
+}
+
+/** Who a session is for, in words for messages (no secret in it). */
+function whom(meta: SessionMeta): string {
+  return `${meta.issuer ?? meta.tokenEndpoint} (client ${meta.clientId}${meta.scopes.length > 0 ? `, scopes ${meta.scopes.join(' ')}` : ''}${meta.audience === undefined ? '' : `, audience ${meta.audience}`})`
+}
+
+async function login(
+  io: CliIo,
+  options: CliOptions,
+  transport: TransportOptions,
+  settings: SessionSettings,
+): Promise<void> {
+  await ensureSessionsDir(settings.home)
+  const file = await sessionPath(settings.home, settings.meta)
+  const meta: SessionMeta = { ...settings.meta, flow: options.browser ? 'browser' : 'device' }
+  const store = await sessionStore(file, meta, { fresh: true })
+  const { auth, stop } = await signInAuthenticator(io, options, transport, store)
+  try {
+    await auth.getAccessToken()
+  } finally {
+    stop()
+  }
+  const kept = readSessionFile(file)?.token
+  io.stderr.write(`Signed in to ${whom(meta)}.\n`)
+  if (kept?.refreshToken === undefined) {
+    const until = kept?.expiresAt === undefined ? '' : ` until ${new Date(kept.expiresAt).toISOString()}`
+    io.stderr.write(
+      `The server issued no refresh token: 'token-client token' works${until}, then asks for a new login (ask for the offline_access scope where the server needs it).\n`,
+    )
+  }
+  if (options.saveProfile !== undefined) {
+    const saved = await saveProfile(settings.home, options.saveProfile, options)
+    io.stderr.write(
+      `Saved as profile "${options.saveProfile}" in ${saved}: use --profile ${options.saveProfile}.\n`,
+    )
+  }
+}
+
+/** Writes the settings as a profile of config.json (created 0600; written whole, then renamed over the old one). */
+async function saveProfile(home: string, name: string, options: CliOptions): Promise<string> {
+  const { open, rename, rm } = await import('node:fs/promises')
+  const { join } = await import('node:path')
+  const { randomBytes } = await import('node:crypto')
+  const file = join(home, 'config.json')
+  const config: Config = readConfig(home)
+  const profile: Profile = { clientId: options.clientId as string }
+  if (options.issuer !== undefined) profile.issuer = options.issuer
+  if (options.tokenEndpoint !== undefined) profile.tokenEndpoint = options.tokenEndpoint
+  if (options.deviceEndpoint !== undefined) profile.deviceEndpoint = options.deviceEndpoint
+  if (options.scopes.length > 0) profile.scopes = options.scopes
+  if (options.audience !== undefined) profile.audience = options.audience
+  // --proxy (never a password) or the profile's own; TOKEN_CLIENT_PROXY stays in the environment.
+  const proxy = options.proxy ?? options.profileProxy
+  if (proxy !== undefined) profile.proxy = proxy
+  if (options.cacert !== undefined) profile.cacert = (await import('node:path')).resolve(options.cacert)
+  if (options.insecure) profile.insecure = true
+  if (options.allowInsecureHttp) profile.allowInsecureHttp = true
+  if (options.browser) profile.browser = true
+  if (options.prompt !== undefined) profile.prompt = options.prompt
+  config.profiles[name] = profile
+  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  try {
+    const handle = await open(temporary, 'wx', 0o600)
+    try {
+      await handle.writeFile(`${JSON.stringify(config, null, 2)}\n`, 'utf8')
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(temporary, file)
+  } catch (err) {
+    await rm(temporary, { force: true }).catch(() => {})
+    throw err
+  }
+  return file
+}
+
+async function tokenCommand(
+  io: CliIo,
+  options: CliOptions,
+  transport: TransportOptions,
+  settings: SessionSettings,
+): Promise<void> {
+  const { meta, home } = settings
+  const file = await sessionPath(home, meta)
+  const stored = readSessionFile(file)
+  const session = stored !== undefined && stored.token.binding === bindingOf(meta) ? stored : undefined
+  const interactive = options.output === 'exec-credential' ? execInfo(io.env).interactive : undefined
+  const mayLogin = options.login && interactive !== false
+  const noPerson =
+    options.login && interactive === false
+      ? ' and kubectl runs this plugin non-interactively (KUBERNETES_EXEC_INFO), so it cannot sign in'
+      : ''
+  if (!mayLogin) {
+    if (session === undefined) {
+      throw new LoginRequired(`No session for ${whom(meta)}${noPerson}`, settings, undefined)
+    }
+    if (session.token.refreshToken === undefined && !isUsable(session.token)) {
+      throw new LoginRequired(
+        `The session for ${whom(meta)} has expired and has no refresh token${noPerson}`,
+        settings,
+        session.meta,
+      )
+    }
+  }
+  await ensureSessionsDir(home)
+  const store = await sessionStore(
+    file,
+    session?.meta ?? { ...meta, flow: options.browser ? 'browser' : 'device' },
+  )
+  const signIn = mayLogin ? await signInAuthenticator(io, options, transport, store) : undefined
+  const auth =
+    signIn?.auth ?? new StoredSession(authenticatorOptions(options, transport, store), ['tokenEndpoint'])
+  let accessToken: string
+  try {
+    accessToken = await auth.getAccessToken()
+  } catch (err) {
+    if (err instanceof NoGrantWithoutPerson) {
+      throw new LoginRequired(
+        `The session for ${whom(meta)} could not be renewed: the server refused its refresh token (expired or revoked)${noPerson}`,
+        settings,
+        session?.meta,
+      )
+    }
+    throw err
+  } finally {
+    signIn?.stop()
+  }
+  if (signIn !== undefined && session === undefined) io.stderr.write(`Signed in to ${whom(meta)}.\n`)
+  // The expiry and type of the token just handed out, as the store keeps them.
+  const kept = readSessionFile(file)?.token
+  io.stdout.write(
+    formatToken(options.output, kept?.accessToken === accessToken ? kept : { accessToken }, io.env),
+  )
+}
+
+/** Revokes one session's tokens (when the server has a revocation endpoint) and deletes it. */
+async function signOutOf(
+  io: CliIo,
+  options: CliOptions,
+  transport: TransportOptions,
+  file: string,
+  meta: SessionMeta,
+): Promise<boolean> {
+  const store = await sessionStore(file, meta)
+  if (meta.kind === 'client-credentials') {
+    // No secret here to authenticate a revocation with: a service token simply expires.
+    await store.delete()
+    io.stderr.write(`Deleted the cached service token of ${whom(meta)}.\n`)
+    return true
+  }
+  // With an issuer, its metadata names the revocation endpoint; with explicit endpoints only, there is none.
+  const auth = new StoredSession(
+    authenticatorOptions(options, transport, store),
+    options.issuer === undefined ? ['tokenEndpoint'] : ['tokenEndpoint', 'revocationEndpoint'],
+  )
+  const { revoked, error } = await auth.signOut()
+  if (revoked) {
+    io.stderr.write(`Signed out of ${whom(meta)}: the server revoked the tokens.\n`)
+    return true
+  }
+  const reason = terminalSafe(error?.message ?? 'no reason given')
+  io.stderr.write(
+    `Signed out of ${whom(meta)} here (the session is deleted), but the server was not told: ${reason}\n`,
+  )
+  // No revocation endpoint: nothing more can be done, not a failure. A failed revocation request is.
+  return error === undefined || /no revocation endpoint/.test(error.message)
+}
+
+async function logout(
+  io: CliIo,
+  options: CliOptions,
+  transport: TransportOptions,
+  settings: SessionSettings | undefined,
+): Promise<number> {
+  if (settings !== undefined) {
+    const file = await sessionPath(settings.home, settings.meta)
+    const stored = readSessionFile(file)
+    if (stored === undefined) {
+      io.stderr.write(`No session for ${whom(settings.meta)}: nothing to sign out of.\n`)
+      return exitCode.ok
+    }
+    return (await signOutOf(io, options, transport, file, stored.meta ?? settings.meta))
+      ? exitCode.ok
+      : exitCode.authFailed
+  }
+  // --all: every session, each with its own settings (and the environment's proxy for its server).
+  const sessions = await listSessions(await tokenClientHome(io.env))
+  if (sessions.length === 0) io.stderr.write('No sessions: nothing to sign out of.\n')
+  let ok = true
+  for (const { file, meta } of sessions) {
+    if (meta === undefined) continue
+    const own: CliOptions = { ...options, clientId: meta.clientId, scopes: meta.scopes }
+    if (meta.issuer !== undefined) own.issuer = meta.issuer
+    if (meta.tokenEndpoint !== undefined) own.tokenEndpoint = meta.tokenEndpoint
+    if (meta.audience !== undefined) own.audience = meta.audience
+    try {
+      if (!(await signOutOf(io, own, await transportFor(own, io), file, meta))) ok = false
+    } catch (err) {
+      if (io.signal.aborted) throw err
+      ok = false
+      io.stderr.write(
+        `token-client: ${whom(meta)}: ${terminalSafe(err instanceof Error ? err.message : String(err))}\n`,
+      )
+    }
+  }
+  return ok ? exitCode.ok : exitCode.authFailed
+}
+
+/** The session files of the sessions directory, read (a missing directory: none). */
+async function listSessions(
+  home: string,
+): Promise<Array<{ file: string; token: StoredToken; meta: SessionMeta | undefined }>> {
+  const { readdir } = await import('node:fs/promises')
+  const { join } = await import('node:path')
+  const dir = join(home, 'sessions')
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ENOENT') return []
+    throw err
+  }
+  const sessions = []
+  for (const name of names.filter((n) => /^[0-9a-f]{32}\.json$/.test(n)).sort()) {
+    const file = join(dir, name)
+    const read = readSessionFile(file)
+    if (read !== undefined) sessions.push({ file, ...read })
+  }
+  return sessions
+}
+
+/** For `status`: the names of the profiles whose settings lead to each session file. */
+async function profilesBySession(home: string): Promise<Map<string, string[]>> {
+  const byFile = new Map<string, string[]>()
+  let config: Config
+  try {
+    config = readConfig(home)
+  } catch {
+    return byFile
+  }
+  for (const name of Object.keys(config.profiles)) {
+    try {
+      const parsed = parseCliArgs(['token', '--profile', name])
+      if (parsed === undefined) continue
+      const { meta } = await resolveSettings(parsed, { TOKEN_CLIENT_HOME: home })
+      const file = await sessionPath(home, meta)
+      byFile.set(file, [...(byFile.get(file) ?? []), name])
+    } catch {
+      // An incomplete profile leads to no session.
+    }
+  }
+  return byFile
+}
+
+async function status(io: CliIo, options: CliOptions): Promise<void> {
+  const home = await tokenClientHome(io.env)
+  const sessions = await listSessions(home)
+  const profiles = await profilesBySession(home)
+  const now = Date.now()
+  const rows = sessions.map(({ file, token, meta }) => ({
+    file,
+    kind: meta?.kind ?? 'user',
+    issuer: meta?.issuer ?? null,
+    tokenEndpoint: meta?.tokenEndpoint ?? null,
+    clientId: meta?.clientId ?? null,
+    scopes: meta?.scopes ?? [],
+    audience: meta?.audience ?? null,
+    profiles: profiles.get(file) ?? [],
+    signedInWith: meta?.flow ?? null,
+    accessTokenExpiresAt: token.expiresAt === undefined ? null : new Date(token.expiresAt).toISOString(),
+    accessTokenValid: isUsable(token, now),
+    refreshToken: token.refreshToken !== undefined,
+  }))
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+    return
+  }
+  if (rows.length === 0) {
+    io.stderr.write(`No sessions in ${home}: sign in with token-client login.\n`)
+    return
+  }
+  const lines: string[] = []
+  for (const row of rows) {
+    const expiry =
+      row.accessTokenExpiresAt === null
+        ? 'no expiry given'
+        : row.accessTokenValid
+          ? `valid until ${row.accessTokenExpiresAt} (${Math.max(0, Math.round((Date.parse(row.accessTokenExpiresAt) - now) / 60_000))} min left)`
+          : `expired (${row.accessTokenExpiresAt})`
+    lines.push(
+      `${row.kind === 'client-credentials' ? 'Service token' : 'Session'} ${row.file}`,
+      `  issuer:         ${row.issuer ?? '-'}`,
+      ...(row.tokenEndpoint === null ? [] : [`  token endpoint: ${row.tokenEndpoint}`]),
+      `  client id:      ${row.clientId ?? '-'}`,
+      `  scopes:         ${row.scopes.join(' ') || '-'}`,
+      `  audience:       ${row.audience ?? '-'}`,
+      `  profiles:       ${row.profiles.join(', ') || '-'}`,
+      ...(row.signedInWith === null
+        ? []
+        : [`  signed in with: ${row.signedInWith === 'browser' ? 'the browser' : 'the device flow'}`]),
+      `  access token:   ${expiry}`,
+      `  refresh token:  ${row.refreshToken ? 'present' : 'none'}`,
+      '',
+    )
+  }
+  io.stdout.write(lines.map((line) => terminalSafe(line)).join('\n'))
+}
+
+/** `client-credentials --cache`: the service token kept in the sessions directory until it expires. */
+async function cachedClientCredentials(
+  io: CliIo,
+  options: CliOptions,
+  transport: TransportOptions,
+  secret: string,
+): Promise<void> {
+  const home = await tokenClientHome(io.env)
+  const meta: SessionMeta = {
+    kind: 'client-credentials',
+    clientId: options.clientId as string,
+    scopes: options.scopes,
+  }
+  if (options.issuer !== undefined) meta.issuer = options.issuer
+  if (options.tokenEndpoint !== undefined) meta.tokenEndpoint = options.tokenEndpoint
+  if (options.audience !== undefined) meta.audience = options.audience
+  const file = await sessionPath(home, meta, secret)
+  await ensureSessionsDir(home)
+  const auth = new ClientCredentialsAuthenticator({
+    ...authenticatorOptions(options, transport, await sessionStore(file, meta)),
+    clientSecret: secret,
+    clientAuth: options.clientAuth,
+  })
+  const accessToken = await auth.getAccessToken()
+  const kept = readSessionFile(file)?.token
+  io.stdout.write(
+    formatToken(options.output, kept?.accessToken === accessToken ? kept : { accessToken }, io.env),
+  )
+}
+
+/** What each command does; the session commands get their resolved settings (run.ts). */
 const commandRunners: Record<
   CliOptions['command'],
-  (io: CliIo, options: CliOptions, transport: TransportOptions) => Promise<void>
+  (
+    io: CliIo,
+    options: CliOptions,
+    transport: TransportOptions,
+    settings: SessionSettings | undefined,
+  ) => Promise<number | undefined> | Promise<void>
 > = {
+  login: (io, options, transport, settings) => login(io, options, transport, required(settings)),
+  token: (io, options, transport, settings) => tokenCommand(io, options, transport, required(settings)),
+  logout: (io, options, transport, settings) => logout(io, options, transport, settings),
+  status,
   device,
   'client-credentials': clientCredentials,
   refresh,
@@ -302,27 +850,38 @@ const commandRunners: Record<
 
 /**
  * Runs a parsed command (not help): sends its requests and prints the result. Loaded by `runCli` with a dynamic
- * import, only when a command runs.
+ * import, only when a command runs. The session commands (`login`, `token`, `logout`) come with their settings
+ * resolved by `resolveSettings` (flags, environment, profile).
  *
  * @example
  * ```ts
  * const { runCommand } = await import('./commands.ts')
- * process.exitCode = await runCommand(options, io)
+ * process.exitCode = await runCommand(options, io, await resolveSettings(options, io.env))
  * ```
  *
  * @returns The exit code ({@link exitCode}).
  */
-export async function runCommand(options: CliOptions, io: CliIo): Promise<number> {
+export async function runCommand(
+  options: CliOptions,
+  io: CliIo,
+  settings?: SessionSettings,
+): Promise<number> {
   try {
-    const transport = await transportFor(options, io)
-    await commandRunners[options.command](io, options, transport)
-    return exitCode.ok
+    const transport = await transportFor(settings?.options ?? options, io)
+    const code = await commandRunners[options.command](io, settings?.options ?? options, transport, settings)
+    return code ?? exitCode.ok
   } catch (err) {
     if (io.signal.aborted) {
       io.stderr.write('Interrupted.\n')
       return exitCode.interrupted
     }
     if (err instanceof UsageError) return reportUsage(io, err)
+    if (err instanceof LoginRequired) {
+      const env =
+        err.fromEnvironment.length === 0 ? '' : ` (with ${err.fromEnvironment.join(', ')} set as now)`
+      io.stderr.write(`token-client: ${err.message}. Sign in${env} with:\n\n    ${err.loginCommand}\n\n`)
+      return exitCode.authFailed
+    }
     // Error messages may quote the server (error_description, metadata values).
     io.stderr.write(`token-client: ${terminalSafe(err instanceof Error ? err.message : String(err))}\n`)
     // The options and the settings are checked before any request: a TypeError after that (an http:// endpoint

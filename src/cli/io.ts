@@ -63,3 +63,17 @@ export function reportUsage(io: CliIo, err: UsageError): number {
   io.stderr.write(`token-client: ${err.message}\nRun '${hint}' for usage.\n`)
   return exitCode.usage
 }
+
+/**
+ * A setting the CLI cannot work with (a TOKEN_CLIENT_PROXY or HTTPS_PROXY that is no proxy URL, an unreadable
+ * --cacert, undici not installed, a config.json that is not valid, an unknown profile): exit code 2 like a
+ * usage error, but without the pointer to `--help`.
+ *
+ * @example
+ * ```ts
+ * throw new ConfigError('No profile "work" in ~/.config/token-client/config.json.')
+ * ```
+ */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}

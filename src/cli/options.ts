@@ -1,7 +1,18 @@
 import type { ClientAuthMethod } from '../protocol/client-auth.ts'
 import { checkEndpoint, type EndpointRemedies } from '../protocol/transport.ts'
 import { builtins } from './builtins.ts'
-import { type Command, commands, UsageError } from './usage.ts'
+import { type Command, commands, type SessionCommand, sessionCommands, UsageError } from './usage.ts'
+
+/**
+ * What `token` (and `client-credentials`) print: the access token alone, JSON, an HTTP header line, or a
+ * Kubernetes ExecCredential.
+ *
+ * @example
+ * ```ts
+ * const output: OutputFormat = 'header' // Authorization: Bearer ...
+ * ```
+ */
+export type OutputFormat = 'token' | 'json' | 'header' | 'exec-credential'
 
 /**
  * The options of one CLI invocation, checked: flags in camelCase, scopes split, defaults filled in.
@@ -28,6 +39,29 @@ export interface CliOptions {
   clientSecretStdin: boolean
   refreshTokenStdin: boolean
   clientAuth: ClientAuthMethod
+  /** What to print (`--output`; `--json` is `json`). */
+  output: OutputFormat
+  /** `--profile`: the profile of config.json to take the settings from. */
+  profile?: string
+  /** `login --save-profile`: save the settings as this profile after signing in. */
+  saveProfile?: string
+  /** `--browser`: sign in with the system browser instead of the device flow. */
+  browser: boolean
+  /** `--no-open`: print the sign-in URL, open no browser. */
+  noOpen: boolean
+  /** `--prompt`: the OpenID Connect prompt of a browser sign-in. */
+  prompt?: string
+  /** `token --login`: sign in when there is no usable session. */
+  login: boolean
+  /** `logout --all`. */
+  all: boolean
+  /** `client-credentials --cache`. */
+  cache: boolean
+  /**
+   * The proxy of the profile (config.json), used after `--proxy` and `TOKEN_CLIENT_PROXY` and before the
+   * environment's `HTTPS_PROXY`; unlike `--proxy` it may carry a password (the file is the owner's alone).
+   */
+  profileProxy?: string
 }
 
 type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string }
@@ -41,7 +75,7 @@ const shared: Record<string, OptionSpec> = {
   'allow-insecure-http': { type: 'boolean' },
 }
 
-const token: Record<string, OptionSpec> = {
+const tokenRequest: Record<string, OptionSpec> = {
   'token-endpoint': { type: 'string' },
   'client-id': { type: 'string' },
   scope: { type: 'string', multiple: true },
@@ -54,11 +88,61 @@ const confidential: Record<string, OptionSpec> = {
   'client-auth': { type: 'string' },
 }
 
+const session: Record<string, OptionSpec> = {
+  ...shared,
+  ...tokenRequest,
+  'device-endpoint': { type: 'string' },
+  profile: { type: 'string' },
+}
+
+const signIn: Record<string, OptionSpec> = {
+  browser: { type: 'boolean' },
+  'no-open': { type: 'boolean' },
+  prompt: { type: 'string' },
+}
+
 const optionsByCommand: Record<Command, Record<string, OptionSpec>> = {
-  device: { ...shared, ...token, 'device-endpoint': { type: 'string' } },
-  'client-credentials': { ...shared, ...token, ...confidential },
-  refresh: { ...shared, ...token, ...confidential, 'refresh-token-stdin': { type: 'boolean' } },
+  login: { ...session, ...signIn, 'save-profile': { type: 'string' } },
+  token: { ...session, ...signIn, login: { type: 'boolean' }, output: { type: 'string' } },
+  logout: { ...session, all: { type: 'boolean' } },
+  status: { help: shared.help as OptionSpec, json: { type: 'boolean' } },
+  device: { ...shared, ...tokenRequest, 'device-endpoint': { type: 'string' } },
+  'client-credentials': {
+    ...shared,
+    ...tokenRequest,
+    ...confidential,
+    cache: { type: 'boolean' },
+    output: { type: 'string' },
+  },
+  refresh: { ...shared, ...tokenRequest, ...confidential, 'refresh-token-stdin': { type: 'boolean' } },
   discover: shared,
+}
+
+const outputFormats: Record<Command, readonly OutputFormat[]> = {
+  login: [],
+  token: ['token', 'json', 'header', 'exec-credential'],
+  logout: [],
+  status: [],
+  device: [],
+  'client-credentials': ['token', 'json', 'header'],
+  refresh: [],
+  discover: [],
+}
+
+/** A profile name: a file-name-like word, so that it is safe in messages and in the login hint. */
+const profileName = /^[A-Za-z0-9][\w.-]{0,63}$/
+
+/**
+ * Whether a command keeps a session (`login`, `token`, `logout`): its settings may also come from the
+ * environment and a profile, so their checks wait for {@link checkCliOptions}.
+ *
+ * @example
+ * ```ts
+ * if (isSessionCommand(options.command)) options = resolveSettings(options, env).options
+ * ```
+ */
+export function isSessionCommand(command: Command): command is SessionCommand {
+  return (sessionCommands as readonly string[]).includes(command)
 }
 
 // Options that would put a secret on the command line, where `ps` and shell history show it to others.
@@ -186,6 +270,40 @@ export function parseCliArgs(argv: readonly string[]): CliOptions | undefined {
   options.json = flag('json')
   options.clientSecretStdin = flag('client-secret-stdin')
   options.refreshTokenStdin = flag('refresh-token-stdin')
+  options.browser = flag('browser')
+  options.noOpen = flag('no-open')
+  options.login = flag('login')
+  options.all = flag('all')
+  options.cache = flag('cache')
+  assign('prompt', text('prompt'))
+  for (const [key, name] of [
+    ['profile', 'profile'],
+    ['saveProfile', 'save-profile'],
+  ] as const) {
+    const value = text(name)
+    if (value === undefined) continue
+    if (!profileName.test(value)) {
+      throw new UsageError(
+        `--${name}: a profile name is letters, digits, '.', '_' and '-' (at most 64).`,
+        command,
+      )
+    }
+    options[key] = value
+  }
+  const output = text('output')
+  if (output !== undefined) {
+    const allowed = outputFormats[command]
+    if (!(allowed as readonly string[]).includes(output)) {
+      throw new UsageError(`--output must be ${allowed.join(', ').replace(/, (\S+)$/, ' or $1')}.`, command)
+    }
+    if (options.json && output !== 'json') {
+      throw new UsageError('--json and --output contradict each other: give one.', command)
+    }
+    options.output = output as OutputFormat
+    options.json = output === 'json'
+  } else if (options.json) {
+    options.output = 'json'
+  }
   const clientAuth = text('client-auth')
   if (clientAuth !== undefined) {
     if (clientAuth !== 'basic' && clientAuth !== 'basic-unencoded' && clientAuth !== 'post') {
@@ -197,13 +315,91 @@ export function parseCliArgs(argv: readonly string[]): CliOptions | undefined {
   if (options.cacert !== undefined && options.insecure) {
     throw new UsageError('--cacert and --insecure contradict each other: give one.', command)
   }
+  if (command === 'logout' && options.all) {
+    for (const name of [
+      'issuer',
+      'token-endpoint',
+      'device-endpoint',
+      'client-id',
+      'scope',
+      'audience',
+      'profile',
+    ]) {
+      if (values[name] !== undefined) {
+        throw new UsageError(`--all signs out of every session: it takes no --${name}.`, command)
+      }
+    }
+  }
+  if (command !== 'status' && !(command === 'logout' && options.all)) {
+    if (isSessionCommand(command)) checkProxyFlag(options)
+    else checkCliOptions(options)
+  }
+  return options
+}
+
+/** --proxy comes from argv: it must not carry a password (a profile's proxy may; see resolveSettings). */
+function checkProxyFlag(options: CliOptions): void {
+  if (options.proxy === undefined) return
+  const proxy = URL.parse(options.proxy)
+  if (proxy !== null && (proxy.username !== '' || proxy.password !== '')) {
+    throw new UsageError(
+      '--proxy must not carry a user name or password: put a proxy URL with credentials in TOKEN_CLIENT_PROXY.',
+      options.command,
+    )
+  }
+}
+
+/**
+ * The checks of a complete invocation: the settings it needs are there, the URLs are acceptable (https, or
+ * http on loopback), the proxy is an http(s) URL. For the session commands, run once the environment and the
+ * profile are merged in.
+ *
+ * @example
+ * ```ts
+ * checkCliOptions(options) // throws UsageError('--client-id is required.', 'device')
+ * ```
+ *
+ * @throws {@link UsageError} naming what is missing or wrong, never a value.
+ */
+export function checkCliOptions(options: CliOptions): void {
+  const command = options.command
+  const session = isSessionCommand(command)
   if (options.clientSecretStdin && options.refreshTokenStdin) {
     throw new UsageError(
       'Only one secret can come from stdin: pass the other in its environment variable (TOKEN_CLIENT_SECRET or TOKEN_CLIENT_REFRESH_TOKEN).',
       command,
     )
   }
-  if (command === 'discover') {
+  if (session) {
+    if (options.clientId === undefined) {
+      throw new UsageError(
+        'No client id: give --client-id, set TOKEN_CLIENT_CLIENT_ID, or use a --profile that has one.',
+        command,
+      )
+    }
+    if (options.issuer === undefined && options.tokenEndpoint === undefined) {
+      throw new UsageError(
+        'No server: give --issuer (or --token-endpoint), set TOKEN_CLIENT_ISSUER, or use a --profile that has one.',
+        command,
+      )
+    }
+    if (options.noOpen && !options.browser) {
+      throw new UsageError('--no-open goes with --browser.', command)
+    }
+    if (options.prompt !== undefined && !options.browser) {
+      throw new UsageError('--prompt goes with --browser (the device flow has no prompt).', command)
+    }
+    const signsIn = command === 'login' || (command === 'token' && options.login)
+    if (signsIn && options.browser && options.issuer === undefined) {
+      throw new UsageError(
+        '--browser needs --issuer (its metadata names the authorization endpoint).',
+        command,
+      )
+    }
+    if (signsIn && !options.browser && options.issuer === undefined && options.deviceEndpoint === undefined) {
+      throw new UsageError('Give --issuer, or both --token-endpoint and --device-endpoint.', command)
+    }
+  } else if (command === 'discover') {
     if (options.issuer === undefined) throw new UsageError('--issuer is required.', command)
   } else {
     if (options.clientId === undefined) throw new UsageError('--client-id is required.', command)
@@ -238,7 +434,6 @@ export function parseCliArgs(argv: readonly string[]): CliOptions | undefined {
   ] as const) {
     checkUrl(name, value, options.allowInsecureHttp, command)
   }
-  return options
 }
 
 function defaults(command: Command): CliOptions {
@@ -252,5 +447,11 @@ function defaults(command: Command): CliOptions {
     clientSecretStdin: false,
     refreshTokenStdin: false,
     clientAuth: 'basic',
+    output: 'token',
+    browser: false,
+    noOpen: false,
+    login: false,
+    all: false,
+    cache: false,
   }
 }

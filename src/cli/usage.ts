@@ -6,7 +6,37 @@
  * if (!(commands as readonly string[]).includes(argv[0])) throw new UsageError('Unknown command.')
  * ```
  */
-export const commands = ['device', 'client-credentials', 'refresh', 'discover'] as const
+export const commands = [
+  'login',
+  'token',
+  'logout',
+  'status',
+  'device',
+  'client-credentials',
+  'refresh',
+  'discover',
+] as const
+
+/**
+ * The commands that keep a session in the sessions directory and take their settings from the command line,
+ * the environment (`TOKEN_CLIENT_ISSUER`, ...) and a profile (`--profile`), in that order.
+ *
+ * @example
+ * ```ts
+ * if ((sessionCommands as readonly string[]).includes(options.command)) resolveSettings(options, env)
+ * ```
+ */
+export const sessionCommands = ['login', 'token', 'logout'] as const
+
+/**
+ * One of {@link sessionCommands}.
+ *
+ * @example
+ * ```ts
+ * const command: SessionCommand = 'token'
+ * ```
+ */
+export type SessionCommand = (typeof sessionCommands)[number]
 
 /**
  * One of {@link commands}.
@@ -65,6 +95,31 @@ const outputOptions = `Output:
 
 const exitCodes = `Exit codes: 0 ok, 1 authentication failed, 2 usage error, 130 interrupted (Ctrl-C).`
 
+const sessionExitCodes = `Exit codes: 0 ok; 1 authentication failed, or no session (or a refused refresh token) and no
+--login: stderr says which 'token-client login' to run; 2 usage or configuration error (a bad config.json,
+an unknown profile, KUBERNETES_EXEC_INFO with an unknown apiVersion); 130 interrupted (Ctrl-C).`
+
+const sessionServerOptions = `Server and client (flags win over TOKEN_CLIENT_* variables, which win over the profile):
+  --profile NAME            read the settings below from the profile NAME in config.json (TOKEN_CLIENT_PROFILE)
+  --issuer URL              the issuer: endpoints from its metadata (TOKEN_CLIENT_ISSUER)
+  --token-endpoint URL      the token endpoint, instead of discovering it
+  --device-endpoint URL     the device authorization endpoint, instead of discovering it
+  --client-id ID            the client id, a public client (TOKEN_CLIENT_CLIENT_ID)
+  --scope SCOPE             a scope; repeat it, or give several separated by spaces (TOKEN_CLIENT_SCOPE);
+                            ask for offline_access where the server needs it for a refresh token
+  --audience AUDIENCE       the audience of the token (TOKEN_CLIENT_AUDIENCE)`
+
+const signInOptions = `Sign-in:
+  --browser                 sign in with the system browser (authorization code + PKCE on a loopback
+                            redirect, RFC 8252) instead of the device flow; needs --issuer
+  --no-open                 with --browser: print the URL only, do not open a browser
+  --prompt VALUE            with --browser: the OpenID Connect prompt (default: consent when the scopes
+                            include offline_access, which OpenID Connect Core §11 asks for)`
+
+const sessionsNote = `Sessions live in $TOKEN_CLIENT_HOME, else $XDG_CONFIG_HOME/token-client, else ~/.config/token-client
+(%APPDATA%\\token-client on Windows): sessions/<hash>.json, one per issuer, client id, scopes and audience, mode
+0600 in 0700 directories; profiles in config.json beside them.`
+
 /**
  * The help of the CLI, or of one command.
  *
@@ -75,6 +130,96 @@ const exitCodes = `Exit codes: 0 ok, 1 authentication failed, 2 usage error, 130
  */
 export function helpText(command?: Command): string {
   switch (command) {
+    case 'login':
+      return `Usage: token-client login [--profile NAME] [--issuer URL] [--client-id ID] [options]
+
+Signs a person in and keeps the session (access and refresh token) for 'token-client token': the device
+flow by default (URL, code, QR code and countdown on stderr, as 'device' does), or the system browser with
+--browser. Always signs in anew, replacing the session of the same issuer, client, scopes and audience.
+Prints nothing on stdout.
+
+${sessionServerOptions}
+  --save-profile NAME       after signing in, save these settings as profile NAME in config.json
+
+${signInOptions}
+
+${transportOptions}
+
+  -h, --help                show this help
+
+Examples:
+  token-client login --issuer https://idp.example --client-id my-cli --scope 'openid offline_access' --save-profile work
+  token-client login --profile work --browser
+
+${sessionsNote}
+
+${sessionExitCodes}
+`
+    case 'token':
+      return `Usage: token-client token [--profile NAME] [--issuer URL] [--client-id ID] [options]
+
+Prints a valid access token of the session that 'token-client login' kept: the cached one while it is good
+(without sending anything), else a new one from the refresh token (one refresh however many processes ask at
+once). Never waits for a person unless --login is given: without a session it exits 1 and says which login
+to run.
+
+${sessionServerOptions}
+  --login                   sign in first when there is no usable session (as 'login' would); with
+                            --output exec-credential only when kubectl says the session is interactive
+
+${signInOptions}
+
+${transportOptions}
+
+Output:
+  --output FORMAT           token (default: the access token alone), json (access_token, token_type,
+                            expires_at, expires_in, scope; never the refresh token), header
+                            ('Authorization: Bearer ...', for curl -H @-), or exec-credential (a Kubernetes
+                            ExecCredential; its apiVersion from KUBERNETES_EXEC_INFO, default
+                            client.authentication.k8s.io/v1)
+  --json                    the same as --output json
+  -h, --help                show this help
+
+Examples:
+  curl -H "Authorization: Bearer $(token-client token --profile work)" https://api.example/items
+  token-client token --profile work --output header | curl -H @- https://api.example/items
+
+${sessionsNote}
+
+${sessionExitCodes}
+`
+    case 'logout':
+      return `Usage: token-client logout [--profile NAME] [--issuer URL] [--client-id ID] [options] | logout --all
+
+Signs out: revokes the refresh token (and the access token) where the server has a revocation endpoint
+(RFC 7009, found in the issuer's metadata), then deletes the session. The session is deleted even when the
+server cannot be told.
+
+${sessionServerOptions}
+  --all                     sign out of every session in the sessions directory
+
+${transportOptions}
+
+  -h, --help                show this help
+
+${sessionsNote}
+
+Exit codes: 0 signed out (or there was no session), 1 the session was deleted but revoking failed,
+2 usage or configuration error, 130 interrupted (Ctrl-C).
+`
+    case 'status':
+      return `Usage: token-client status [--json]
+
+Lists the sessions on stdout: issuer, client id, scopes, audience, the profiles that use it, until when the
+access token is valid, and whether there is a refresh token. Never prints a token.
+
+  --json                    the same as a JSON array
+  -h, --help                show this help
+
+${sessionsNote}
+
+${exitCodes}
+`
     case 'device':
       return `Usage: token-client device (--issuer URL | --token-endpoint URL --device-endpoint URL) --client-id ID [options]
 
@@ -107,10 +252,13 @@ ${serverOptions}
 ${tokenOptions}
   --client-secret-stdin     read the client secret from stdin (one line)
   --client-auth METHOD      basic (default: RFC 6749 §2.3.1, form-encoded), basic-unencoded, or post
+  --cache                   reuse the token kept in the sessions directory until it expires (one file per
+                            endpoint, client id, secret, scopes and audience; see 'token-client status')
 
 ${transportOptions}
 
 ${outputOptions}
+  --output FORMAT           token (default), json (as --json), or header ('Authorization: Bearer ...')
 
 Example:
   TOKEN_CLIENT_SECRET=... token-client client-credentials --issuer https://idp.example --client-id svc --scope api:read
@@ -161,7 +309,13 @@ ${exitCodes}
 
 OAuth 2.0 tokens for scripts: the access token goes to stdout, everything for a person to stderr.
 
-Commands:
+Commands that keep a session (sign in once, then a valid token for every script, kubectl included):
+  login                sign in (device flow, or --browser) and keep the session
+  token                print a valid access token of the session, refreshed when needed
+  logout               revoke the session's tokens and delete it
+  status               list the sessions (never a token)
+
+One-shot commands:
   device               sign a user in with the device flow (RFC 8628)
   client-credentials   get a service token with the client credentials grant
   refresh              exchange a refresh token for a new access token

@@ -1,5 +1,5 @@
 /**
- * The CLI's fast path (help, usage errors) loads nothing heavy: no ky, valibot, undici or uqr, none of the
+ * The CLI's fast path (help, usage errors, and `token` with a valid cached session) loads nothing heavy: no ky, valibot, undici or uqr, none of the
  * command chunks, no built-in imported as an ES module. A module-recording preload (tests/fixtures/record-modules.ts)
  * lists every module the process loaded. A command that sends a request is the control: there ky and valibot
  * are loaded (so the recording sees them when they are there).
@@ -14,28 +14,33 @@ import { startOidcProvider } from '../fixtures/oidc.ts'
 
 const closedAfterTest = closeAfterEach(test)
 
+/** This environment without TOKEN_CLIENT_* and proxy variables. */
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !/^(TOKEN_CLIENT_|(https?|all|no)_proxy$)/i.test(key)),
+)
+
 /** Runs `node dist/cli.js ...args` and returns its exit code and the URLs of every module it loaded. */
-async function modulesLoadedBy(args: string[]): Promise<{ code: number | null; loaded: string[] }> {
+async function modulesLoadedBy(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number | null; loaded: string[]; stdout: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'cli-modules-'))
   closedAfterTest({ close: () => rm(dir, { recursive: true, force: true }) })
   const out = join(dir, 'loaded.json')
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !/^(TOKEN_CLIENT_|(https?|all|no)_proxy$)/i.test(key)),
-  )
   const cli = closedAfterTest(
     startProcess(
       process.execPath,
       ['--import', './tests/fixtures/record-modules.ts', 'dist/cli.js', ...args],
       {
-        env: { ...env, RECORD_MODULES_TO: out },
+        env: { ...env, ...extraEnv, RECORD_MODULES_TO: out },
       },
     ),
   )
-  const { code } = await cli.exited
+  const { code, stdout } = await cli.exited
   const loaded = (JSON.parse(await readFile(out, 'utf8')) as string[]).filter(
     (url) => !url.endsWith('/tests/fixtures/record-modules.ts'),
   )
-  return { code, loaded }
+  return { code, loaded, stdout }
 }
 
 const heavy =
@@ -52,10 +57,10 @@ test('--help, per-command help and usage errors load no dependency and no comman
   for (const { loaded } of runs) {
     expect(loaded.filter((url) => heavy.test(url))).toEqual([])
     expect(loaded.filter((url) => url.includes('/node_modules/'))).toEqual([])
-    // dist/cli.js and its one shared chunk, nothing else.
-    expect(
-      loaded.filter((url) => url.startsWith('file:')).map((url) => url.replace(/^.*\/dist\//, '')),
-    ).toEqual(['cli.js', expect.stringMatching(/^cli\/chunk-\w+\.js$/)])
+    // dist/cli.js and shared chunks, no command chunk.
+    const files = loaded.filter((url) => url.startsWith('file:')).map((url) => url.replace(/^.*\/dist\//, ''))
+    expect(files[0]).toBe('cli.js')
+    expect(files.slice(1).filter((file) => !/^cli\/chunk-\w+\.js$/.test(file))).toEqual([])
     // Built-ins come through process.getBuiltinModule (src/cli/builtins.ts): no ESM import of any.
     expect(loaded.filter((url) => url.startsWith('node:'))).toEqual([])
   }
@@ -69,4 +74,43 @@ test('a command that sends a request loads ky, valibot and its chunk, but not th
   expect(loaded).toContainEqual(expect.stringMatching(/\/node_modules\/valibot\//))
   expect(loaded).toContainEqual(expect.stringMatching(/\/dist\/cli\/commands-\w+\.js$/))
   expect(loaded.filter((url) => /\/node_modules\/(undici|uqr)\/|\/dist\/cli\/qr-/.test(url))).toEqual([])
+})
+
+test('token with a valid cached session loads nothing from node_modules and no command chunk', async () => {
+  const op = closedAfterTest(await startOidcProvider({ deviceInterval: 1 }))
+  const home = await mkdtemp(join(tmpdir(), 'cli-home-'))
+  closedAfterTest({ close: () => rm(home, { recursive: true, force: true }) })
+  const settings = [
+    '--issuer',
+    op.issuer,
+    '--client-id',
+    op.deviceClient.clientId,
+    '--scope',
+    'openid offline_access',
+  ]
+  const login = closedAfterTest(
+    startProcess(process.execPath, ['dist/cli.js', 'login', ...settings], {
+      env: { ...env, TOKEN_CLIENT_HOME: home },
+    }),
+  )
+  const [, userCode] = await login.waitFor('stderr', /enter the code:\s+(\S+)\n/)
+  await op.approve(userCode ?? '')
+  expect((await login.exited).code).toBe(0)
+  const requests = op.tokenRequests()
+
+  const { code, loaded, stdout } = await modulesLoadedBy(
+    ['token', ...settings, '--output', 'exec-credential'],
+    {
+      TOKEN_CLIENT_HOME: home,
+    },
+  )
+  expect(code).toBe(0)
+  expect(JSON.parse(stdout)).toMatchObject({ kind: 'ExecCredential', status: { token: expect.any(String) } })
+  expect(op.tokenRequests()).toBe(requests)
+  expect(loaded.filter((url) => url.includes('/node_modules/'))).toEqual([])
+  expect(loaded.filter((url) => heavy.test(url))).toEqual([])
+  const files = loaded.filter((url) => url.startsWith('file:')).map((url) => url.replace(/^.*\/dist\//, ''))
+  expect(files.filter((file) => !/^cli(\.js|\/(chunk|session)-\w+\.js)$/.test(file))).toEqual([])
+  expect(files).toContainEqual(expect.stringMatching(/^cli\/session-\w+\.js$/))
+  expect(loaded.filter((url) => url.startsWith('node:'))).toEqual([])
 })
