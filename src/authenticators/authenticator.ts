@@ -112,6 +112,7 @@ export interface GetAccessTokenOptions {
 const transportKeys = [
   'httpProxyUrl',
   'verify',
+  'clientCert',
   'session',
   'adapter',
   'signal',

@@ -39,6 +39,10 @@ export interface Exchange {
   authorization?: string | undefined
   /** Values that must never appear in an error (secrets the request carries); called only on failure. */
   secrets?: () => ReadonlyArray<string | undefined>
+  /** Further request headers: the `DPoP` proof (RFC 9449 §4.1). */
+  headers?: Record<string, string> | undefined
+  /** Sees every answer before it is read, error answers too: a DPoP handle remembers its `DPoP-Nonce` (§8). */
+  onResponse?: ((response: Response) => void) | undefined
   /** How to send it. */
   transport: TransportOptions
 }
@@ -169,7 +173,7 @@ export async function exchange(
   const onUserAbort = (): void => controller.abort(userSignal?.reason)
   userSignal?.addEventListener('abort', onUserAbort, { once: true })
 
-  const headers: Record<string, string> = { accept: 'application/json' }
+  const headers: Record<string, string> = { ...request.headers, accept: 'application/json' }
   let body: string | undefined
   if (form !== undefined) {
     body = new URLSearchParams(
@@ -223,6 +227,7 @@ export async function exchange(
       errorText = data === undefined ? '' : typeof data === 'string' ? data : JSON.stringify(data)
     }
     answered = true
+    request.onResponse?.(response)
     const status = response.status || 302
     if (status < 400 && status > 299) {
       await response.body?.cancel().catch(() => {})
