@@ -41,7 +41,8 @@ export interface DPoPHandle {
    */
   readonly jkt: string
   /**
-   * A proof for one request (RFC 9449 §4.2): `typ` `dpop+jwt`, the public `jwk` in the header; `htm`, `htu`
+   * A proof for one request (RFC 9449 §4.2): `typ` `dpop+jwt`, the public `jwk` in the header; `htm` (the method
+   * as fetch sends it: `get` becomes `GET`, `patch` stays `patch`), `htu`
    * (the URL without query and fragment), `iat`, a random `jti`; `ath` (SHA-256 of the access token, §4.2) when
    * one is given, for resource requests; `nonce`, the last one the URL's origin sent.
    */
@@ -90,6 +91,12 @@ const requiredMembers: Record<string, string[]> = {
 
 // RFC 9449 §9: `WWW-Authenticate: DPoP error="use_dpop_nonce"` (the scheme may follow others).
 const nonceChallenge = /(^|,)\s*dpop\b[\s\S]*?\berror\s*=\s*"?use_dpop_nonce\b/i
+
+/** The method as fetch sends it (Fetch §2.2.1 "normalize"): these six upper-cased, any other as it is. */
+function normalizeMethod(method: string): string {
+  const upper = method.toUpperCase()
+  return /^(DELETE|GET|HEAD|OPTIONS|POST|PUT)$/.test(upper) ? upper : method
+}
 
 /**
  * Creates a {@link DPoPHandle} (RFC 9449): with no key pair, it generates an ES256 (P-256) pair whose private key
@@ -143,7 +150,7 @@ export async function createDPoP(keyPair?: CryptoKeyPair, options: DPoPOptions =
       htu.hash = ''
       const payload: Record<string, unknown> = {
         jti: randomId(),
-        htm: method.toUpperCase(),
+        htm: normalizeMethod(method),
         htu: htu.href,
         iat: Math.floor(now() / 1000),
       }
