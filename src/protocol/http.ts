@@ -56,6 +56,10 @@ export interface FormPost extends Exchange {
 
 // Node puts a TLS failure's code in `cause.code`, Deno and browsers only in a message.
 const tlsCodes = /CERT|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|UnknownIssuer/i
+// A server that demands a client certificate (RFC 8705) ends the handshake with an alert: TLS 1.2 clients and
+// Deno see it (certificate_required, bad_certificate); under TLS 1.3 undici sees only the socket close.
+const clientCertRefused =
+  /CERTIFICATE_REQUIRED|CertificateRequired|BAD_CERTIFICATE|BadCertificate|other side closed|ECONNRESET/i
 
 /** Describes an error's cause chain (messages and codes), and finds a TLS certificate failure in it. */
 function describeCause(err: unknown): { text: string; tls: string | undefined } {
@@ -246,7 +250,8 @@ export async function exchange(
     if (userSignal?.aborted) throw userSignal.reason
     if (err instanceof AuthenticationError) throw err
     const cause = describeCause(err)
-    if (cause.tls !== undefined && !timedOut) {
+    const mutual = !answered && !timedOut && url.protocol === 'https:' && clientCertRefused.test(cause.text)
+    if (cause.tls !== undefined && !timedOut && !mutual) {
       throw fail(
         `TLS certificate verification failed for ${url.origin} (${cause.tls}): the server's certificate is not trusted. Pass { verify: '<CA bundle path or PEM>' } with a fetch adapter, or fix the server's certificate.`,
         { cause: err },
@@ -257,7 +262,15 @@ export async function exchange(
         ? `The ${where} did not answer within ${timeout} ms: the request timed out.`
         : answered
           ? `The connection to the ${where} broke while reading its answer: ${cause.text}.`
-          : `Could not reach the ${where}: ${cause.text}.`,
+          : `Could not reach the ${where}: ${cause.text}.${
+              mutual
+                ? ` The server ended the TLS connection without an answer: if it demands a client certificate (mutual TLS), ${
+                    transport.clientCert
+                      ? 'check that clientCert is one it trusts (its CA, not expired).'
+                      : 'pass { clientCert: { cert, key } } with a fetch adapter.'
+                  }`
+                : ''
+            }`,
       { cause: err },
     )
     networkFailures.add(failure)

@@ -90,7 +90,7 @@ function missingAdapterMessage(option: string): string {
   const ua = g.navigator?.userAgent ?? ''
   const runtime = g.Deno !== undefined ? 'deno' : ua.startsWith('Node.js') ? 'node' : undefined
   if (runtime === undefined && (g.document !== undefined || ua.startsWith('Mozilla/'))) {
-    return `${option} cannot be set in a browser: the browser manages proxies and certificates itself. Remove the option (set them in the browser or OS).`
+    return `${option} cannot be set in a browser: the browser manages proxies and ${option === 'clientCert' ? 'client ' : ''}certificates itself. Remove the option (set them in the browser or OS).`
   }
   return `${option} needs a fetch adapter: ${
     runtime === undefined

@@ -101,7 +101,7 @@ test('device-flow sign-in in the SPA, approved on the provider pages in a second
   expect(spa.op.tokenRequests()).toBeGreaterThanOrEqual(2)
 })
 
-test('httpProxyUrl or verify in a browser is a TypeError: the browser manages proxies and certificates', async ({
+test('httpProxyUrl, verify or clientCert in a browser is a TypeError: the browser manages proxies and certificates', async ({
   page,
 }) => {
   const spa = closedAfterTest(await startSpaServer())
@@ -110,7 +110,12 @@ test('httpProxyUrl or verify in a browser is a TypeError: the browser manages pr
   // transpilation of this file.
   const outcomes = await page.evaluate(`(async () => {
     const { getToken } = await import('token-client')
-    const attempts = [{ httpProxyUrl: 'http://127.0.0.1:3128' }, { verify: false }, { verify: '/etc/ca.pem' }]
+    const attempts = [
+      { httpProxyUrl: 'http://127.0.0.1:3128' },
+      { verify: false },
+      { verify: '/etc/ca.pem' },
+      { clientCert: { cert: '/etc/client.pem', key: '/etc/client-key.pem' } },
+    ]
     const results = []
     for (const options of attempts) {
       try {
@@ -135,6 +140,11 @@ test('httpProxyUrl or verify in a browser is a TypeError: the browser manages pr
     {
       name: 'TypeError',
       message: expect.stringMatching(/^verify cannot be set in a browser: the browser manages/),
+    },
+    {
+      name: 'TypeError',
+      message:
+        'clientCert cannot be set in a browser: the browser manages proxies and client certificates itself. Remove the option (set them in the browser or OS).',
     },
   ])
   expect(spa.op.tokenRequests()).toBe(0)
