@@ -39,8 +39,8 @@ export interface Exchange {
   authorization?: string | undefined
   /** Values that must never appear in an error (secrets the request carries); called only on failure. */
   secrets?: () => ReadonlyArray<string | undefined>
-  /** Further request headers: the `DPoP` proof (RFC 9449 §4.1). */
-  headers?: Record<string, string> | undefined
+  /** The `DPoP` header: a proof of possession (RFC 9449 §4.1). */
+  dpop?: string | undefined
   /** Sees every answer before it is read, error answers too: a DPoP handle remembers its `DPoP-Nonce` (§8). */
   onResponse?: ((response: Response) => void) | undefined
   /** How to send it. */
@@ -58,8 +58,7 @@ export interface FormPost extends Exchange {
 const tlsCodes = /CERT|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|UnknownIssuer/i
 // A server that demands a client certificate (RFC 8705) ends the handshake with an alert: TLS 1.2 clients and
 // Deno see it (certificate_required, bad_certificate); under TLS 1.3 undici sees only the socket close.
-const clientCertRefused =
-  /CERTIFICATE_REQUIRED|CertificateRequired|BAD_CERTIFICATE|BadCertificate|other side closed|ECONNRESET/i
+const clientCertRefused = /certificate_?required|bad_?certificate|other side closed|ECONNRESET/i
 
 /** Describes an error's cause chain (messages and codes), and finds a TLS certificate failure in it. */
 function describeCause(err: unknown): { text: string; tls: string | undefined } {
@@ -177,7 +176,8 @@ export async function exchange(
   const onUserAbort = (): void => controller.abort(userSignal?.reason)
   userSignal?.addEventListener('abort', onUserAbort, { once: true })
 
-  const headers: Record<string, string> = { ...request.headers, accept: 'application/json' }
+  const headers: Record<string, string> = { accept: 'application/json' }
+  if (request.dpop) headers.dpop = request.dpop
   let body: string | undefined
   if (form !== undefined) {
     body = new URLSearchParams(
@@ -262,15 +262,7 @@ export async function exchange(
         ? `The ${where} did not answer within ${timeout} ms: the request timed out.`
         : answered
           ? `The connection to the ${where} broke while reading its answer: ${cause.text}.`
-          : `Could not reach the ${where}: ${cause.text}.${
-              mutual
-                ? ` The server ended the TLS connection without an answer: if it demands a client certificate (mutual TLS), ${
-                    transport.clientCert
-                      ? 'check that clientCert is one it trusts (its CA, not expired).'
-                      : 'pass { clientCert: { cert, key } } with a fetch adapter.'
-                  }`
-                : ''
-            }`,
+          : `Could not reach the ${where}: ${cause.text}.${mutual ? ' If it demands a client certificate (mutual TLS), pass one it trusts in clientCert.' : ''}`,
       { cause: err },
     )
     networkFailures.add(failure)

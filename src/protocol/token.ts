@@ -110,7 +110,7 @@ export async function getToken(
           ...assertion,
         },
         authorization: options.authorizationHeader,
-        headers: proof === undefined ? undefined : { dpop: proof },
+        dpop: proof,
         onResponse,
         // Derived only if the request fails (decoding the Authorization value costs more than sending it).
         secrets: () => [

@@ -106,21 +106,15 @@ const adapterSettings = ['httpProxyUrl', 'verify', 'clientCert'] as const
  * session's or the global one). Proxy and TLS settings are never silently ignored.
  */
 export function resolveFetch(options: TransportOptions): typeof fetch | undefined {
-  const { httpProxyUrl, verify, clientCert, adapter } = options
+  const { adapter } = options
   if (adapter !== undefined) {
     // Only the settings given: an adapter caches per setting, and exactOptionalPropertyTypes callers check keys.
     const transport: Record<string, unknown> = {}
     for (const key of adapterSettings) if (options[key] !== undefined) transport[key] = options[key]
     return adapter(transport)
   }
-  const option =
-    httpProxyUrl !== undefined
-      ? 'httpProxyUrl'
-      : verify !== undefined && verify !== true
-        ? 'verify'
-        : clientCert !== undefined
-          ? 'clientCert'
-          : ''
+  // The first setting given that only an adapter can honour (`verify: true` is the default, so no setting).
+  const option = adapterSettings.find((key) => options[key] !== undefined && options[key] !== true)
   if (option) throw new TypeError(missingAdapterMessage(option))
   return undefined
 }
