@@ -9,6 +9,7 @@ import { expect, test } from '@playwright/test'
 import {
   AuthenticationError,
   buildAuthorizationUrl,
+  ClientCredentialsAuthenticator,
   clientAssertionType,
   clientAuthOptions,
   createClientAssertion,
@@ -253,6 +254,28 @@ test.describe('JWT client authentication against oidc-provider', () => {
     expect(revocation.error).toBe('invalid_client')
     expectNothingSecret(revocation)
   })
+})
+
+test('ClientCredentialsAuthenticator with clientKey: private_key_jwt from the issuer, renewal, sign-out by revocation', async () => {
+  const op = await provider()
+  const auth = new ClientCredentialsAuthenticator({
+    issuer: op.issuer,
+    clientId: 'pkjwt-ed',
+    clientKey: keys.ed.privateJwk,
+    keyId: keys.ed.kid,
+    scopes: ['api:read'],
+  })
+  const first = await auth.getAccessToken()
+  expect((await op.provider.ClientCredentials.find(first))?.clientId).toBe('pkjwt-ed')
+  await auth.invalidate(first)
+  const second = await auth.getAccessToken()
+  expect(second).not.toBe(first)
+  expect(await auth.signOut()).toEqual({ revoked: true })
+  expect(await op.provider.ClientCredentials.find(second)).toBeUndefined()
+  // Neither a secret nor a key: a TypeError at construction.
+  expect(() => new ClientCredentialsAuthenticator({ issuer: op.issuer, clientId: 'svc' } as never)).toThrow(
+    /clientSecret must be a non-empty string \(or pass clientKey/,
+  )
 })
 
 test.describe('createClientAssertion and clientAuthOptions', () => {
