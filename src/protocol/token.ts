@@ -64,7 +64,8 @@ export interface GetTokenOptions extends TransportOptions {
  * @returns The validated token response.
  * @throws {@link AuthenticationPending} on `authorization_pending` / `slow_down` (device grant).
  * @throws {@link AuthenticationError} on any other failure, with `status` and the OAuth error fields.
- * @throws `TypeError` for an invalid endpoint or options (plain http to a remote host, proxy without adapter).
+ * @throws `TypeError` for an invalid endpoint or options (plain http to a remote host, proxy without adapter,
+ *   a client key that cannot sign).
  *
  * @example
  * ```ts
@@ -81,6 +82,12 @@ export interface GetTokenOptions extends TransportOptions {
  *   codeVerifier: pkce.codeVerifier,
  *   clientId: 'my-cli',
  * })
+ * // No shared secret: private_key_jwt (RFC 7523), and the token bound to a DPoP key (RFC 9449).
+ * const dpop = await createDPoP()
+ * const bound = await getToken(tokenEndpoint, {
+ *   ...clientAuthOptions('private_key_jwt', 'my-service', privateKey, { keyId: 'k1' }),
+ *   dpop,
+ * }) // bound.tokenType === 'DPoP'
  * ```
  */
 export async function getToken(
