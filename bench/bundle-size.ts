@@ -32,10 +32,14 @@ export const targets = {
  * fields in getToken: (a) 15.07 KB, (b) 5.46 KB). (c), the SPA bundle, measured 20.59 KB when it was added: its
  * 16.0 KB target is out of reach while ky (8.9 KB of it) carries every request. 20.98 KB with the cross-tab
  * catch-up of webStorageStore's lock (Chromium's per-tab localStorage copies).
+ * Raised for the keys issue (private_key_jwt, DPoP, mTLS): the request path's hooks for a client assertion, a
+ * DPoP handle and a client certificate, and the mutual-TLS hint of a refused handshake ((a) 15.37 KB,
+ * (b) 5.76 KB); the signing code itself (JWS, assertions, DPoP proofs) is tree-shaken out of all three bundles,
+ * which use none of it.
  */
 export const budgets = {
-  full: 15_250,
-  marginal: 5_750,
+  full: 15_500,
+  marginal: 6_000,
   spa: 21_000,
 } as const
 

@@ -13,6 +13,7 @@
  * 5. Browser bundle sizes (esbuild, minified; gzip -9 and brotli 11).
  * 6. Shared sessions: the warm path (cached getAccessToken, authenticator.fetch vs raw fetch), one renewal with
  *    the file lock vs without, and 8 contending processes vs one alone (bench/sessions.ts).
+ * 7. Signing per request: a DPoP proof and a private_key_jwt client assertion, ES256 (bench/signing.ts).
  *
  * `--smoke` (in `npm test`): small N, one round, few cold starts; every part runs, no timing is judged; exits
  * non-zero only when something fails. Results are written to bench/results/ (git-ignored).
@@ -34,6 +35,7 @@ import { concurrent, interleaved, median, sequential, type Timings } from './loo
 import { type PollTiming, pollTiming } from './poll-timing.ts'
 import { startBenchServer } from './server-process.ts'
 import { type SessionBench, sessionBench } from './sessions.ts'
+import { type SigningRow, signingBench } from './signing.ts'
 
 const smoke = process.argv.includes('--smoke')
 const config = smoke
@@ -51,6 +53,7 @@ const config = smoke
       fetches: 20,
       renewals: 5,
       contenders: 8,
+      signings: 200,
     }
   : {
       n: 3000,
@@ -66,6 +69,7 @@ const config = smoke
       fetches: 1000,
       renewals: 200,
       contenders: 8,
+      signings: 5000,
     }
 // Development overrides: --n=1000 --rounds=3 (N and the concurrent total follow n).
 for (const arg of process.argv) {
@@ -223,6 +227,10 @@ try {
   )
   const sessions: SessionBench = await sessionBench(server, { ...config, rounds: Math.max(config.rounds, 3) })
 
+  // 7. Signing per request.
+  progress(`signing: DPoP proofs and client assertions, ${config.signings} each`)
+  const signing: SigningRow[] = await signingBench(config.signings)
+
   // ---- report ----
   const nodeSeqStats = stats(nodeSeq, config.n)
   const nodeConcStats = stats(nodeConc, config.total)
@@ -361,6 +369,16 @@ try {
     ),
   )
 
+  log()
+  log('## Signing per request (ES256, Web Crypto, non-extractable CryptoKey; Node)')
+  log()
+  log(
+    table(
+      ['operation', 'median', 'p95'],
+      signing.map((row) => [row.operation, `${row.medianMs.toFixed(3)} ms`, `${row.p95Ms.toFixed(3)} ms`]),
+    ),
+  )
+
   // ---- targets ----
   const find = (list: RowStats[], row: string): RowStats | undefined => list.find((r) => r.row === row)
   const nodeTc = find(nodeSeqStats, 'token-client')?.medianRatio ?? Number.NaN
@@ -418,6 +436,15 @@ try {
       sessions.contendedMs - sessions.aloneMs <= 250,
       `${sessions.aloneMs.toFixed(1)} ms alone`,
     ],
+    ...signing
+      .filter((row) => !row.operation.startsWith('clientAuthOptions'))
+      .map((row): [string, string, string, boolean, string] => [
+        row.operation,
+        `${row.medianMs.toFixed(3)} ms`,
+        '≤ 0.5 ms median',
+        row.medianMs <= 0.5,
+        `p95 ${row.p95Ms.toFixed(3)} ms`,
+      ]),
     [
       'cold import (import cost ratio)',
       `${cold.importRatio.toFixed(2)}×`,
@@ -464,6 +491,7 @@ try {
     coldStart: cold,
     sessions,
     cliColdStart: cliCold,
+    signing,
     bundles,
     targets: targets.map(([target, measured, goal, met, note]) => ({ target, measured, goal, met, note })),
   })

@@ -20,13 +20,24 @@ import {
   type BrowserAuthenticatorOptions,
   type BuildAuthorizationUrlOptions,
   buildAuthorizationUrl,
+  type ClientAssertion,
+  type ClientAssertionOptions,
   type ClientAuthenticationFields,
+  type ClientAuthMethod,
+  type ClientAuthOptions,
+  type ClientCertificate,
   ClientCredentialsAuthenticator,
   calculatePkceChallenge,
+  clientAssertionType,
+  clientAuthOptions,
+  createClientAssertion,
+  createDPoP,
   createPkce,
   DeviceCodeAuthenticator,
   type DeviceCodeInit,
   DeviceCodeResponse,
+  type DPoPHandle,
+  type DPoPOptions,
   discover,
   errorAuthPending,
   errorSlowDown,
@@ -37,6 +48,8 @@ import {
   getBasicAuthorizationHeader,
   getDeviceCode,
   getToken,
+  importPrivateKeyPem,
+  type JwsAlgorithm,
   type LockOptions,
   memoryStore,
   type ParseAuthorizationResponseOptions,
@@ -107,6 +120,11 @@ export const coreExports = {
   parseAuthorizationResponse,
   revokeToken,
   BrowserAuthenticator,
+  clientAssertionType,
+  clientAuthOptions,
+  createClientAssertion,
+  createDPoP,
+  importPrivateKeyPem,
 } satisfies Record<keyof typeof core, unknown>
 export const nodeExports = { nodeAdapter, fileStore, LoopbackAuthenticator, proxyForUrl } satisfies Record<
   keyof typeof node,
@@ -301,3 +319,62 @@ export const loopbackOptions: LoopbackAuthenticatorOptions = {
 export const lockOptions: LockOptions = { signal: AbortSignal.timeout(1000) }
 export const fileLockOptions: FileLockOptions = { staleAfter: 10_000 }
 export const publicClient: ClientAuthenticationFields = { clientId: 'cli' }
+
+// Keys instead of shared secrets: private_key_jwt / client_secret_jwt (RFC 7523), DPoP (RFC 9449), mTLS (RFC 8705).
+assertType<Equal<typeof clientAssertionType, 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'>>()
+assertType<Equal<JwsAlgorithm, 'RS256' | 'PS256' | 'ES256' | 'EdDSA' | 'HS256'>>()
+assertType<
+  Equal<ClientAuthMethod, 'basic' | 'basic-unencoded' | 'post' | 'private_key_jwt' | 'client_secret_jwt'>
+>()
+export async function withKeys(pem: string, jwk: JsonWebKey): Promise<string> {
+  const clientKey: CryptoKey = await importPrivateKeyPem(pem, 'ES256')
+  const assertionOptions: ClientAssertionOptions = { keyId: 'k1', lifetime: 30, now: Date.now }
+  const assertion: string = await createClientAssertion(
+    'svc',
+    'https://idp.example',
+    clientKey,
+    assertionOptions,
+  )
+  const authOptions: ClientAuthOptions = { assertionAudience: 'https://idp.example', clientKeyAlg: 'ES256' }
+  const byKey = clientAuthOptions('private_key_jwt', 'svc', jwk, authOptions)
+  const bySecret = clientAuthOptions('client_secret_jwt', 'svc', 'secret')
+  const source: ClientAssertion | undefined = byKey.clientAssertion
+  const dpopOptions: DPoPOptions = { now: () => Date.now() }
+  const dpop: DPoPHandle = await createDPoP(undefined, dpopOptions)
+  const clientCert: ClientCertificate = { cert: 'client.pem', key: 'client-key.pem' }
+  const token = await getToken('https://idp.example/token', {
+    ...byKey,
+    dpop,
+    clientCert,
+    adapter: nodeAdapter,
+  })
+  await getToken('https://idp.example/token', { clientId: 'svc', clientAssertion: assertion })
+  await revokeToken('https://idp.example/revoke', token.accessToken, bySecret)
+  await pollTokenEndpoint(
+    new DeviceCodeResponse({ deviceCode: 'd', userCode: 'u', verificationUri: 'v', expiresIn: 1 }),
+    'https://idp.example/token',
+    'cli',
+    { dpop },
+  )
+  const proof: string = await dpop.proof('GET', 'https://api.example/items?page=2', token.accessToken)
+  const res: Response = await dpop.withProof(
+    'GET',
+    'https://api.example/items',
+    (p) =>
+      fetch('https://api.example/items', {
+        headers: { authorization: `DPoP ${token.accessToken}`, dpop: p },
+      }),
+    token.accessToken,
+  )
+  const retry: boolean = dpop.observe('https://api.example/items', res)
+  dpop.setNonce('https://api.example', dpop.nonce('https://api.example') ?? 'n')
+  return [
+    proof,
+    dpop.jkt,
+    dpop.alg,
+    String(dpop.publicJwk.kty),
+    String(retry),
+    String(source),
+    token.tokenType,
+  ].join(' ')
+}

@@ -29,7 +29,13 @@ export {
   parseAuthorizationResponse,
 } from './protocol/authorization.ts'
 export { getBasicAuthorizationHeader } from './protocol/basic-auth.ts'
-export type { ClientAuthMethod } from './protocol/client-auth.ts'
+export {
+  type ClientAssertion,
+  type ClientAssertionOptions,
+  clientAssertionType,
+  createClientAssertion,
+} from './protocol/client-assertion.ts'
+export { type ClientAuthMethod, type ClientAuthOptions, clientAuthOptions } from './protocol/client-auth.ts'
 export { errorAuthPending, errorSlowDown, GrantType, utf8 } from './protocol/constants.ts'
 export { type GetDeviceCodeOptions, getDeviceCode } from './protocol/device-code.ts'
 export { DeviceCodeResponse } from './protocol/device-code-response.ts'
@@ -39,17 +45,19 @@ export {
   type DiscoverOptions,
   discover,
 } from './protocol/discovery.ts'
+export { createDPoP, type DPoPHandle, type DPoPOptions } from './protocol/dpop.ts'
 export {
   AuthenticationError,
   type AuthenticationErrorOptions,
   AuthenticationPending,
 } from './protocol/errors.ts'
+export { importPrivateKeyPem, type JwsAlgorithm } from './protocol/jws.ts'
 export { calculatePkceChallenge, createPkce, type Pkce } from './protocol/pkce.ts'
 export { type PollTokenEndpointOptions, pollTokenEndpoint } from './protocol/poll.ts'
 export { type RevokeTokenOptions, revokeToken } from './protocol/revocation.ts'
 export { type DeviceCodeInit, type TokenResponse, tokenResponseSchema } from './protocol/schemas.ts'
 export { type GetTokenOptions, getToken } from './protocol/token.ts'
-export type { FetchAdapter, TransportOptions } from './protocol/transport.ts'
+export type { ClientCertificate, FetchAdapter, TransportOptions } from './protocol/transport.ts'
 export {
   type LockOptions,
   memoryStore,

@@ -1,10 +1,11 @@
 /**
  * Deno runs the same built bundle: `deno test` (the `deno` npm package) on tests/deno/*.test.ts, which import
- * dist/index.js and dist/deno.js, against servers started here in Node: the oidc-provider fixture, an HTTPS
- * token endpoint with a throwaway CA, a forward proxy that needs credentials, and a control endpoint through
- * which the Deno side approves its device code and reports what it measured.
+ * dist/index.js and dist/deno.js, against servers started here in Node: the oidc-provider fixture (with a
+ * private_key_jwt client), an HTTPS token endpoint with a throwaway CA, one that demands a client certificate
+ * (mutual TLS), a forward proxy that needs credentials, and a control endpoint through which the Deno side
+ * approves its device code and reports what it measured.
  */
-import { createHash } from 'node:crypto'
+import { createHash, generateKeyPairSync } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -17,7 +18,7 @@ import { closeAfterEach } from './fixtures/closed-after-test.ts'
 import { denoBinary as deno, denoEnv, denoOfflineFlags } from './fixtures/deno.ts'
 import { startOidcProvider } from './fixtures/oidc.ts'
 import { startProxy } from './fixtures/proxy.ts'
-import { createTestCa, startHttpsTokenServer } from './fixtures/tls.ts'
+import { createClientCertificate, createTestCa, startHttpsTokenServer } from './fixtures/tls.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const closedAfterTest = closeAfterEach(test)
@@ -60,9 +61,29 @@ async function startControl(approve: (userCode: string) => Promise<void>) {
 
 test('Deno runs the same dist bundle: grants, device flow, authenticator, denoAdapter with a custom CA and a proxy', async () => {
   test.setTimeout(180_000)
-  const op = closedAfterTest(await startOidcProvider({ deviceInterval: 1 }))
+  // A private_key_jwt client (RFC 7523) whose private JWK the Deno side signs with, on Deno's Web Crypto.
+  const clientKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const op = closedAfterTest(
+    await startOidcProvider({
+      deviceInterval: 1,
+      extraClients: [
+        {
+          client_id: 'deno-key-client',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [clientKey.publicKey.export({ format: 'jwk' })] },
+          grant_types: ['client_credentials'],
+          response_types: [],
+          redirect_uris: [],
+          scope: 'api:read',
+        },
+      ],
+    }),
+  )
   const ca = closedAfterTest(await createTestCa())
   const https = closedAfterTest(await startHttpsTokenServer(ca))
+  // Mutual TLS (RFC 8705): an endpoint that demands a client certificate from the test CA.
+  const clientCert = closedAfterTest(await createClientCertificate('deno-client'))
+  const mtls = closedAfterTest(await startHttpsTokenServer(ca, { requireClientCertFrom: ca.caPem }))
   const proxy = closedAfterTest(
     await startProxy({ credentials: { username: 'deno', password: 'pr0xy pass' } }),
   )
@@ -82,6 +103,11 @@ test('Deno runs the same dist bundle: grants, device flow, authenticator, denoAd
     TC_CA_PATH: ca.caPath,
     TC_PROXY_URL: proxy.urlWithCredentials,
     TC_CONTROL_URL: control.url,
+    TC_MTLS_TOKEN_ENDPOINT: mtls.tokenEndpoint,
+    TC_CLIENT_CERT_PATH: clientCert.certPath,
+    TC_CLIENT_KEY_PATH: clientCert.keyPath,
+    TC_KEY_CLIENT_ID: 'deno-key-client',
+    TC_KEY_CLIENT_JWK: JSON.stringify(clientKey.privateKey.export({ format: 'jwk' })),
   })
   const args = [
     'test',
@@ -96,7 +122,7 @@ test('Deno runs the same dist bundle: grants, device flow, authenticator, denoAd
     return { code: result.code, output: `${result.stdout}${result.stderr}` }
   })
   await test.info().attach('deno test output', { body: output, contentType: 'text/plain' })
-  expect(output, output).toMatch(/^ok \| 12 passed \| 0 failed/m)
+  expect(output, output).toMatch(/^ok \| 15 passed \| 0 failed/m)
   expect(code, output).toBe(0)
 
   await test.step('Deno imported the same dist/index.js as Node', async () => {
@@ -120,6 +146,18 @@ test('Deno runs the same dist bundle: grants, device flow, authenticator, denoAd
       { kind: 'connect', target: new URL(https.url).host },
     ])
     expect(proxy.carried().every((c) => c.withProxyAuthorization && c.authorized)).toBe(true)
+  })
+
+  await test.step('mutual TLS: the endpoint saw the client certificate twice, and a handshake without it', () => {
+    expect(mtls.clientSubjects()).toEqual([clientCert.subject, clientCert.subject])
+    expect(mtls.tlsClientErrors()).toBeGreaterThanOrEqual(1)
+  })
+
+  await test.step('the DPoP-bound token Deno got is bound to the key it reported (cnf.jkt)', async () => {
+    const accessToken = control.reports.get('dpopAccessToken') ?? ''
+    const stored = await op.provider.ClientCredentials.find(accessToken)
+    expect(stored?.clientId).toBe('deno-key-client')
+    expect(stored?.jkt).toBe(control.reports.get('dpopJkt'))
   })
 
   await test.step('the HTTPS endpoint answered only the requests that trusted its CA', () => {

@@ -1,7 +1,8 @@
-import type { FetchAdapter } from '../protocol/transport.ts'
+import type { ClientCertificate, FetchAdapter } from '../protocol/transport.ts'
 
 /**
- * What a {@link FetchAdapter} is called with: the seed's `http_proxy_url` and `verify`.
+ * What a {@link FetchAdapter} is called with: the seed's `http_proxy_url` and `verify`, and the mutual-TLS
+ * `clientCert`.
  *
  * @example
  * ```ts
@@ -92,6 +93,66 @@ export function readCaBundle(verify: string, readText: (path: string) => string,
   return text
 }
 
+/** Reads one PEM item of `clientCert`: PEM text as is, anything else a file path. */
+function readPem(
+  value: unknown,
+  name: 'cert' | 'key',
+  marker: RegExp,
+  readText: (path: string) => string,
+  readHint: string,
+): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new TypeError(`clientCert.${name} must be PEM text or a file path.`)
+  }
+  let text = value
+  if (!value.includes('-----BEGIN')) {
+    try {
+      text = readText(value)
+    } catch (err) {
+      throw new TypeError(`clientCert.${name}: cannot read ${value}${readHint}: ${(err as Error).message}`, {
+        cause: err,
+      })
+    }
+  }
+  // Never echoed: the key is a secret, and a file holding something else may be one too.
+  if (!marker.test(text)) {
+    throw new TypeError(
+      `clientCert.${name}${text === value ? '' : ` (${value})`} holds no PEM ${
+        name === 'cert'
+          ? 'certificate (-----BEGIN CERTIFICATE-----)'
+          : 'private key (-----BEGIN PRIVATE KEY-----)'
+      }.`,
+    )
+  }
+  return text
+}
+
+/**
+ * The client certificate and key of `clientCert` (mutual TLS, RFC 8705) as PEM text: each is PEM text as is,
+ * anything else a file path, read with `readText`.
+ *
+ * @throws `TypeError` naming `clientCert.cert` or `clientCert.key` when a file cannot be read or holds no PEM
+ *   certificate / private key (the key's content is never echoed).
+ *
+ * @example
+ * ```ts
+ * const { cert, key } = readClientCert({ cert: 'client.pem', key: 'client-key.pem' }, (path) => readFileSync(path, 'utf8'))
+ * ```
+ */
+export function readClientCert(
+  clientCert: ClientCertificate,
+  readText: (path: string) => string,
+  readHint = '',
+): ClientCertificate {
+  if (typeof clientCert !== 'object' || clientCert === null) {
+    throw new TypeError('clientCert must be { cert, key }: PEM text or file paths.')
+  }
+  return {
+    cert: readPem(clientCert.cert, 'cert', /-----BEGIN CERTIFICATE-----/, readText, readHint),
+    key: readPem(clientCert.key, 'key', /-----BEGIN [A-Z ]*PRIVATE KEY-----/, readText, readHint),
+  }
+}
+
 /**
  * Builds a {@link FetchAdapter} that creates one `fetch` (one connection pool, with keep-alive) per distinct
  * setting, on first use, and hands it out for the life of the process: the core calls the adapter for every
@@ -105,7 +166,13 @@ export function readCaBundle(verify: string, readText: (path: string) => string,
 export function fetchPerSetting(create: (settings: AdapterSettings) => typeof fetch): FetchAdapter {
   const fetches = new Map<string, typeof fetch>()
   return (settings) => {
-    const key = JSON.stringify([settings.httpProxyUrl ?? null, settings.verify ?? true])
+    // The client certificate by its paths or PEM text: the map lives in memory only, and is never printed.
+    const key = JSON.stringify([
+      settings.httpProxyUrl ?? null,
+      settings.verify ?? true,
+      settings.clientCert?.cert ?? null,
+      settings.clientCert?.key ?? null,
+    ])
     let fetchFn = fetches.get(key)
     if (fetchFn === undefined) {
       fetchFn = create(settings)

@@ -1,5 +1,11 @@
 import type { FetchAdapter } from '../protocol/transport.ts'
-import { type AdapterSettings, fetchPerSetting, parseProxyUrl, readCaBundle } from './adapter-settings.ts'
+import {
+  type AdapterSettings,
+  fetchPerSetting,
+  parseProxyUrl,
+  readCaBundle,
+  readClientCert,
+} from './adapter-settings.ts'
 
 // The few Deno APIs used here, declared locally so the package type-checks without Deno's global types.
 interface DenoHttpClient {
@@ -8,6 +14,8 @@ interface DenoHttpClient {
 interface DenoNamespace {
   createHttpClient(options: {
     caCerts?: string[]
+    cert?: string
+    key?: string
     proxy?: { url: string; basicAuth?: { username: string; password: string } }
   }): DenoHttpClient
   readTextFileSync(path: string | URL): string
@@ -23,19 +31,22 @@ function denoNamespace(): DenoNamespace {
   return runtime
 }
 
-function createFetch({ httpProxyUrl, verify }: AdapterSettings): typeof fetch {
+function createFetch({ httpProxyUrl, verify, clientCert }: AdapterSettings): typeof fetch {
   if (verify === false) {
     throw new TypeError(
       'verify: false is not possible per request in Deno: Deno.createHttpClient cannot turn certificate checks off. Run Deno with --unsafely-ignore-certificate-errors=<host> instead (and leave verify unset), or pass verify: <CA bundle path or PEM> to trust your CA.',
     )
   }
-  if (httpProxyUrl === undefined && typeof verify !== 'string') return globalThis.fetch
+  if (httpProxyUrl === undefined && typeof verify !== 'string' && clientCert === undefined) {
+    return globalThis.fetch
+  }
   const runtime = denoNamespace()
   const options: Parameters<DenoNamespace['createHttpClient']>[0] = {}
-  if (typeof verify === 'string') {
-    const readText = (path: string): string => runtime.readTextFileSync(path)
-    options.caCerts = [readCaBundle(verify, readText, ' (Deno needs --allow-read for it)')]
-  }
+  const readText = (path: string): string => runtime.readTextFileSync(path)
+  const readHint = ' (Deno needs --allow-read for it)'
+  if (typeof verify === 'string') options.caCerts = [readCaBundle(verify, readText, readHint)]
+  // Mutual TLS (RFC 8705): the client certificate and key for every connection of this client.
+  if (clientCert !== undefined) Object.assign(options, readClientCert(clientCert, readText, readHint))
   if (httpProxyUrl !== undefined) {
     const proxy = parseProxyUrl(httpProxyUrl)
     options.proxy = { url: proxy.origin }
@@ -51,7 +62,8 @@ function createFetch({ httpProxyUrl, verify }: AdapterSettings): typeof fetch {
  * The Deno fetch adapter: the seed's `http_proxy_url` and `verify` on `Deno.createHttpClient`.
  * `httpProxyUrl` (http:// or https://, `http://user:pass@host:port` sends Basic Proxy-Authorization) becomes the
  * client's `proxy`; `verify: '<path or PEM text>'` adds that CA bundle to the trusted roots (`caCerts`; a path
- * needs `--allow-read`). Deno cannot turn certificate checks off per client, so `verify: false` throws a
+ * needs `--allow-read`); `clientCert: { cert, key }` (PEM text or paths) is the client certificate for mutual TLS
+ * (RFC 8705). Deno cannot turn certificate checks off per client, so `verify: false` throws a
  * `TypeError` that points to `--unsafely-ignore-certificate-errors`.
  *
  * Each distinct setting gets one `Deno.HttpClient`, created on first use and reused (keep-alive); the adapter

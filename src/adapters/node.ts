@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs'
 // `fileStore` works without it).
 import type { Dispatcher, ProxyAgent } from 'undici'
 import type { FetchAdapter } from '../protocol/transport.ts'
-import { type AdapterSettings, fetchPerSetting, parseProxyUrl, readCaBundle } from './adapter-settings.ts'
+import {
+  type AdapterSettings,
+  fetchPerSetting,
+  parseProxyUrl,
+  readCaBundle,
+  readClientCert,
+} from './adapter-settings.ts'
 
 type Undici = typeof import('undici')
 
@@ -49,11 +55,20 @@ function tlsOptions(verify: boolean | string | undefined): { rejectUnauthorized?
  * Checks a setting now (a bad proxy URL or CA file is a `TypeError` from the adapter call, before any request)
  * and returns how to build its dispatcher once undici is loaded.
  */
-function dispatcherFactory({ httpProxyUrl, verify }: AdapterSettings): (undici: Undici) => Dispatcher {
+function dispatcherFactory({
+  httpProxyUrl,
+  verify,
+  clientCert,
+}: AdapterSettings): (undici: Undici) => Dispatcher {
   const tls = tlsOptions(verify)
-  if (httpProxyUrl === undefined) return ({ Agent }) => new Agent({ connect: tls })
+  // RFC 8705: the client certificate goes to the server only, never to the proxy.
+  const serverTls =
+    clientCert === undefined
+      ? tls
+      : { ...tls, ...readClientCert(clientCert, (path) => readFileSync(path, 'utf8')) }
+  if (httpProxyUrl === undefined) return ({ Agent }) => new Agent({ connect: serverTls })
   const proxy = parseProxyUrl(httpProxyUrl)
-  const options: ProxyAgent.Options = { uri: proxy.origin, requestTls: tls, proxyTls: tls }
+  const options: ProxyAgent.Options = { uri: proxy.origin, requestTls: serverTls, proxyTls: tls }
   if (proxy.credentials !== undefined) {
     // Basic Proxy-Authorization (RFC 9110 §11.7.2), as requests sends for credentials in the proxy URL.
     const { username, password } = proxy.credentials
@@ -109,11 +124,12 @@ function createFetch(settings: AdapterSettings): typeof fetch {
 }
 
 /**
- * The Node fetch adapter: the seed's `http_proxy_url` and `verify` on npm `undici` (an optional peer
- * dependency: `npm install undici`). `httpProxyUrl` goes through undici's `ProxyAgent` (http:// and https://
+ * The Node fetch adapter: the seed's `http_proxy_url` and `verify`, and mutual TLS, on npm `undici` (an
+ * optional peer dependency: `npm install undici`). `httpProxyUrl` goes through undici's `ProxyAgent` (http:// and https://
  * proxies; `http://user:pass@host:port` sends Basic Proxy-Authorization; https:// targets are tunnelled with
  * CONNECT). `verify: false` turns certificate checks off; `verify: '<path or PEM text>'` trusts that CA
- * bundle instead of the system roots (for the target and an https:// proxy alike).
+ * bundle instead of the system roots (for the target and an https:// proxy alike). `clientCert: { cert, key }`
+ * (PEM text or file paths) is presented to the server (not to a proxy) for mutual TLS (RFC 8705).
  *
  * Each distinct setting gets one dispatcher, created on first use and reused (keep-alive); the adapter returns
  * the same `fetch` for the same setting. Idle connections do not keep the process alive. undici itself is
@@ -131,6 +147,8 @@ function createFetch(settings: AdapterSettings): typeof fetch {
  *   httpProxyUrl: 'http://user:pass@proxy.internal:3128',
  *   verify: '/etc/ssl/corp-ca.pem',
  * })
+ * // Mutual TLS (RFC 8705 §2, tls_client_auth): the certificate authenticates the client.
+ * await getToken(mtlsTokenEndpoint, { clientId, adapter: nodeAdapter, clientCert: { cert: 'client.pem', key: 'client-key.pem' } })
  * ```
  */
 export const nodeAdapter: FetchAdapter = fetchPerSetting(createFetch)

@@ -64,7 +64,7 @@ export interface ObtainedToken {
 /**
  * How a client authenticates its refresh and revocation requests (see
  * {@link Authenticator.clientAuthentication}): `clientId` alone for a public client, else a Basic
- * `authorizationHeader` or `clientId` + `clientSecret` in the body.
+ * `authorizationHeader`, `clientId` + `clientSecret` in the body, or `clientId` + `clientAssertion` (RFC 7523).
  *
  * @example
  * ```ts
@@ -73,7 +73,7 @@ export interface ObtainedToken {
  */
 export type ClientAuthenticationFields = Pick<
   GetTokenOptions,
-  'clientId' | 'authorizationHeader' | 'clientSecret'
+  'clientId' | 'authorizationHeader' | 'clientSecret' | 'clientAssertion'
 >
 
 /**
@@ -112,6 +112,7 @@ export interface GetAccessTokenOptions {
 const transportKeys = [
   'httpProxyUrl',
   'verify',
+  'clientCert',
   'session',
   'adapter',
   'signal',

@@ -1,4 +1,4 @@
-import { type ClientAuthMethod, clientAuthOptions } from '../protocol/client-auth.ts'
+import { type ClientAuthMethod, type ClientAuthOptions, clientAuthOptions } from '../protocol/client-auth.ts'
 import { GrantType } from '../protocol/constants.ts'
 import { type GetTokenOptions, getToken } from '../protocol/token.ts'
 import {
@@ -20,12 +20,21 @@ import {
  *   clientSecret,
  *   clientAuth: 'post',
  * }
+ * const byKey: ClientCredentialsAuthenticatorOptions = { issuer, clientId: 'svc', clientKey: privateKey, keyId: 'k1' }
  * ```
  */
-export interface ClientCredentialsAuthenticatorOptions extends AuthenticatorOptions {
-  /** The client secret. */
-  clientSecret: string
-  /** How the client authenticates; default `'basic'` (RFC 6749 §2.3.1). See {@link ClientAuthMethod}. */
+export interface ClientCredentialsAuthenticatorOptions extends AuthenticatorOptions, ClientAuthOptions {
+  /** The client secret (every method but `private_key_jwt`). */
+  clientSecret?: string
+  /**
+   * The client's private key, a `CryptoKey` or JWK, for `private_key_jwt` (RFC 7523 §2.2): no secret at all.
+   * PEM text: {@link importPrivateKeyPem} first. `clientKeyAlg`, `keyId` and `assertionAudience` apply.
+   */
+  clientKey?: CryptoKey | JsonWebKey
+  /**
+   * How the client authenticates; default `'basic'` (RFC 6749 §2.3.1) with `clientSecret`, `'private_key_jwt'`
+   * with `clientKey`. See {@link ClientAuthMethod}.
+   */
   clientAuth?: ClientAuthMethod
 }
 
@@ -46,8 +55,7 @@ export interface ClientCredentialsAuthenticatorOptions extends AuthenticatorOpti
  * ```
  */
 export class ClientCredentialsAuthenticator extends Authenticator {
-  readonly #clientSecret: string
-  readonly #clientAuth: ClientAuthMethod
+  readonly #clientAuthentication: ClientAuthenticationFields
 
   /**
    * @param options - Issuer or token endpoint, client id and secret, `clientAuth`, scopes, audience, store,
@@ -56,13 +64,19 @@ export class ClientCredentialsAuthenticator extends Authenticator {
    */
   constructor(options: ClientCredentialsAuthenticatorOptions) {
     super(options, options.tokenEndpoint === undefined ? {} : { tokenEndpoint: options.tokenEndpoint })
-    if (typeof options.clientSecret !== 'string' || options.clientSecret === '') {
-      throw new TypeError('clientSecret must be a non-empty string.')
+    const { clientKey, clientSecret } = options
+    if (clientKey === undefined && (typeof clientSecret !== 'string' || clientSecret === '')) {
+      throw new TypeError('clientSecret must be a non-empty string (or pass clientKey for private_key_jwt).')
     }
-    this.#clientSecret = options.clientSecret
-    this.#clientAuth = options.clientAuth ?? 'basic'
-    // Fail at construction, not at the first request.
-    clientAuthOptions(this.#clientAuth, this.clientId, this.#clientSecret)
+    const clientAuth = options.clientAuth ?? (clientKey === undefined ? 'basic' : 'private_key_jwt')
+    // Built once, so that a JWK is imported once; the JWT methods still sign a fresh assertion per request.
+    // Misconfiguration fails here, at construction, not at the first request.
+    this.#clientAuthentication = clientAuthOptions(
+      clientAuth,
+      this.clientId,
+      (clientAuth === 'private_key_jwt' ? clientKey : clientSecret) ?? '',
+      options,
+    )
   }
 
   /** RFC 6749 §4.4.3: a refresh token SHOULD NOT be issued here; a new grant is as cheap. */
@@ -72,13 +86,13 @@ export class ClientCredentialsAuthenticator extends Authenticator {
 
   /** Revocation authenticates the client as the grant does. */
   protected override clientAuthentication(): ClientAuthenticationFields {
-    return clientAuthOptions(this.#clientAuth, this.clientId, this.#clientSecret)
+    return this.#clientAuthentication
   }
 
   protected override async obtain(endpoints: AuthenticatorEndpoints): Promise<ObtainedToken> {
     const request: GetTokenOptions = {
       ...this.transport,
-      ...clientAuthOptions(this.#clientAuth, this.clientId, this.#clientSecret),
+      ...this.#clientAuthentication,
       grantType: GrantType.CLIENT_CREDS,
       scopes: [...this.scopes],
     }

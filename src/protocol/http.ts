@@ -39,6 +39,10 @@ export interface Exchange {
   authorization?: string | undefined
   /** Values that must never appear in an error (secrets the request carries); called only on failure. */
   secrets?: () => ReadonlyArray<string | undefined>
+  /** The `DPoP` header: a proof of possession (RFC 9449 §4.1). */
+  dpop?: string | undefined
+  /** Sees every answer before it is read, error answers too: a DPoP handle remembers its `DPoP-Nonce` (§8). */
+  onResponse?: ((response: Response) => void) | undefined
   /** How to send it. */
   transport: TransportOptions
 }
@@ -52,6 +56,9 @@ export interface FormPost extends Exchange {
 
 // Node puts a TLS failure's code in `cause.code`, Deno and browsers only in a message.
 const tlsCodes = /CERT|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|UnknownIssuer/i
+// A server that demands a client certificate (RFC 8705) ends the handshake with an alert: TLS 1.2 clients and
+// Deno see it (certificate_required, bad_certificate); under TLS 1.3 undici sees only the socket close.
+const clientCertRefused = /certificate_?required|bad_?certificate|other side closed|ECONNRESET/i
 
 /** Describes an error's cause chain (messages and codes), and finds a TLS certificate failure in it. */
 function describeCause(err: unknown): { text: string; tls: string | undefined } {
@@ -170,6 +177,7 @@ export async function exchange(
   userSignal?.addEventListener('abort', onUserAbort, { once: true })
 
   const headers: Record<string, string> = { accept: 'application/json' }
+  if (request.dpop) headers.dpop = request.dpop
   let body: string | undefined
   if (form !== undefined) {
     body = new URLSearchParams(
@@ -223,6 +231,7 @@ export async function exchange(
       errorText = data === undefined ? '' : typeof data === 'string' ? data : JSON.stringify(data)
     }
     answered = true
+    request.onResponse?.(response)
     const status = response.status || 302
     if (status < 400 && status > 299) {
       await response.body?.cancel().catch(() => {})
@@ -241,7 +250,8 @@ export async function exchange(
     if (userSignal?.aborted) throw userSignal.reason
     if (err instanceof AuthenticationError) throw err
     const cause = describeCause(err)
-    if (cause.tls !== undefined && !timedOut) {
+    const mutual = !answered && !timedOut && url.protocol === 'https:' && clientCertRefused.test(cause.text)
+    if (cause.tls !== undefined && !timedOut && !mutual) {
       throw fail(
         `TLS certificate verification failed for ${url.origin} (${cause.tls}): the server's certificate is not trusted. Pass { verify: '<CA bundle path or PEM>' } with a fetch adapter, or fix the server's certificate.`,
         { cause: err },
@@ -252,7 +262,7 @@ export async function exchange(
         ? `The ${where} did not answer within ${timeout} ms: the request timed out.`
         : answered
           ? `The connection to the ${where} broke while reading its answer: ${cause.text}.`
-          : `Could not reach the ${where}: ${cause.text}.`,
+          : `Could not reach the ${where}: ${cause.text}.${mutual ? ' If it demands a client certificate (mutual TLS), pass one it trusts in clientCert.' : ''}`,
       { cause: err },
     )
     networkFailures.add(failure)

@@ -1,5 +1,7 @@
+import type { ClientAssertion } from './client-assertion.ts'
 import { errorSlowDown, GrantType } from './constants.ts'
 import { DeviceCodeResponse } from './device-code-response.ts'
+import type { DPoPHandle } from './dpop.ts'
 import { AuthenticationError, AuthenticationPending } from './errors.ts'
 import { checkTimeout, isNetworkFailure, maxTimerDelay } from './http.ts'
 import type { TokenResponse } from './schemas.ts'
@@ -26,6 +28,10 @@ export interface PollTokenEndpointOptions extends TransportOptions {
    * `attempt` counts requests so far, `interval` is the current polling interval in seconds.
    */
   onPending?: (info: { attempt: number; interval: number }) => void
+  /** Binds the issued token to this DPoP key (RFC 9449 §5): each poll carries a proof, as in {@link getToken}. */
+  dpop?: DPoPHandle
+  /** JWT client authentication of a confidential client (RFC 7523 §2.2), as in {@link getToken}. */
+  clientAssertion?: ClientAssertion
 }
 
 /** How many network failures in a row a poll survives before giving up. */

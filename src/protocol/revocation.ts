@@ -1,3 +1,4 @@
+import { type ClientAssertion, clientAssertionFields } from './client-assertion.ts'
 import { postFormForStatus } from './http.ts'
 import { authorizationSecrets } from './redact.ts'
 import { checkEndpoint, type TransportOptions } from './transport.ts'
@@ -21,6 +22,11 @@ export interface RevokeTokenOptions extends TransportOptions {
   authorizationHeader?: string
   /** The client secret, sent in the form body as `client_secret` (`client_secret_post`, RFC 6749 §2.3.1). */
   clientSecret?: string
+  /**
+   * JWT client authentication (RFC 7523 §2.2), as for {@link getToken}: a function is called with the revocation
+   * endpoint's URL and makes a fresh assertion.
+   */
+  clientAssertion?: ClientAssertion
 }
 
 /**
@@ -59,6 +65,7 @@ export async function revokeToken(
   if (typeof token !== 'string' || token === '') {
     throw new TypeError('revokeToken needs the token to revoke: pass the refresh or access token.')
   }
+  const assertion = await clientAssertionFields(options.clientAssertion, url)
   await postFormForStatus({
     url,
     what: 'revocation endpoint',
@@ -67,9 +74,15 @@ export async function revokeToken(
       token_type_hint: options.tokenTypeHint,
       client_id: options.clientId,
       client_secret: options.clientSecret,
+      ...assertion,
     },
     authorization: options.authorizationHeader,
-    secrets: () => [...authorizationSecrets(options.authorizationHeader), token, options.clientSecret],
+    secrets: () => [
+      ...authorizationSecrets(options.authorizationHeader),
+      token,
+      options.clientSecret,
+      assertion.client_assertion,
+    ],
     transport: options,
   })
 }

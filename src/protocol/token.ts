@@ -1,4 +1,6 @@
+import { type ClientAssertion, clientAssertionFields } from './client-assertion.ts'
 import { GrantType } from './constants.ts'
+import type { DPoPHandle } from './dpop.ts'
 import { postForm } from './http.ts'
 import { authorizationSecrets } from './redact.ts'
 import { type TokenResponse, tokenBodySchema } from './schemas.ts'
@@ -39,6 +41,17 @@ export interface GetTokenOptions extends TransportOptions {
    * servers that accept nothing else). Prefer `authorizationHeader` (HTTP Basic) where the server allows it.
    */
   clientSecret?: string
+  /**
+   * JWT client authentication (RFC 7523 §2.2, `private_key_jwt` / `client_secret_jwt`): sent as
+   * `client_assertion` with `client_assertion_type` `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+   * A function makes a fresh assertion for each request (see {@link clientAuthOptions}); a string is sent as is.
+   */
+  clientAssertion?: ClientAssertion
+  /**
+   * Binds the token to this DPoP key (RFC 9449): every request carries a `DPoP` proof, a `use_dpop_nonce`
+   * answer is retried once with the server's nonce (§8), and `tokenType` is then `DPoP`. See {@link createDPoP}.
+   */
+  dpop?: DPoPHandle
 }
 
 /**
@@ -51,7 +64,8 @@ export interface GetTokenOptions extends TransportOptions {
  * @returns The validated token response.
  * @throws {@link AuthenticationPending} on `authorization_pending` / `slow_down` (device grant).
  * @throws {@link AuthenticationError} on any other failure, with `status` and the OAuth error fields.
- * @throws `TypeError` for an invalid endpoint or options (plain http to a remote host, proxy without adapter).
+ * @throws `TypeError` for an invalid endpoint or options (plain http to a remote host, proxy without adapter,
+ *   a client key that cannot sign).
  *
  * @example
  * ```ts
@@ -68,41 +82,59 @@ export interface GetTokenOptions extends TransportOptions {
  *   codeVerifier: pkce.codeVerifier,
  *   clientId: 'my-cli',
  * })
+ * // No shared secret: private_key_jwt (RFC 7523), and the token bound to a DPoP key (RFC 9449).
+ * const dpop = await createDPoP()
+ * const bound = await getToken(tokenEndpoint, {
+ *   ...clientAuthOptions('private_key_jwt', 'my-service', privateKey, { keyId: 'k1' }),
+ *   dpop,
+ * }) // bound.tokenType === 'DPoP'
  * ```
  */
 export async function getToken(
   tokenEndpoint: string | URL,
   options: GetTokenOptions = {},
 ): Promise<TokenResponse> {
-  return postForm(
-    {
-      url: checkEndpoint(tokenEndpoint, 'token endpoint', options.allowInsecureHttp),
-      what: 'token endpoint',
-      form: {
-        grant_type: options.grantType ?? GrantType.CLIENT_CREDS,
-        client_id: options.clientId,
-        device_code: options.deviceCode,
-        scope: options.scopes?.join(' ') || undefined,
-        audience: options.audience,
-        refresh_token: options.refreshToken,
-        code: options.code,
-        redirect_uri: options.redirectUri,
-        code_verifier: options.codeVerifier,
-        client_secret: options.clientSecret,
+  const url = checkEndpoint(tokenEndpoint, 'token endpoint', options.allowInsecureHttp)
+  const { dpop } = options
+  // One attempt: a fresh assertion each time (a replayed jti is refused, RFC 7523 §3), and the proof, if any.
+  const send = async (proof?: string, onResponse?: (response: Response) => void): Promise<TokenResponse> => {
+    const assertion = await clientAssertionFields(options.clientAssertion, url)
+    return postForm(
+      {
+        url,
+        what: 'token endpoint',
+        form: {
+          grant_type: options.grantType ?? GrantType.CLIENT_CREDS,
+          client_id: options.clientId,
+          device_code: options.deviceCode,
+          scope: options.scopes?.join(' ') || undefined,
+          audience: options.audience,
+          refresh_token: options.refreshToken,
+          code: options.code,
+          redirect_uri: options.redirectUri,
+          code_verifier: options.codeVerifier,
+          client_secret: options.clientSecret,
+          ...assertion,
+        },
+        authorization: options.authorizationHeader,
+        dpop: proof,
+        onResponse,
+        // Derived only if the request fails (decoding the Authorization value costs more than sending it).
+        secrets: () => [
+          ...authorizationSecrets(options.authorizationHeader),
+          options.deviceCode,
+          options.refreshToken,
+          options.clientSecret,
+          options.code,
+          options.codeVerifier,
+          assertion.client_assertion,
+          proof,
+        ],
+        pendingAllowed: true,
+        transport: options,
       },
-      authorization: options.authorizationHeader,
-      // Derived only if the request fails (decoding the Authorization value costs more than sending it).
-      secrets: () => [
-        ...authorizationSecrets(options.authorizationHeader),
-        options.deviceCode,
-        options.refreshToken,
-        options.clientSecret,
-        options.code,
-        options.codeVerifier,
-      ],
-      pendingAllowed: true,
-      transport: options,
-    },
-    tokenBodySchema,
-  )
+      tokenBodySchema,
+    )
+  }
+  return dpop ? dpop.withProof('POST', url, send) : send()
 }

@@ -19,7 +19,28 @@ import type { KyInstance } from 'ky'
  * await getToken(tokenEndpoint, { authorizationHeader, adapter: nodeAdapter, httpProxyUrl: 'http://proxy:3128' })
  * ```
  */
-export type FetchAdapter = (transport: { httpProxyUrl?: string; verify?: boolean | string }) => typeof fetch
+export type FetchAdapter = (transport: {
+  httpProxyUrl?: string
+  verify?: boolean | string
+  clientCert?: ClientCertificate
+}) => typeof fetch
+
+/**
+ * A TLS client certificate for mutual TLS (RFC 8705): client authentication by `tls_client_auth` /
+ * `self_signed_tls_client_auth` (§2), and certificate-bound tokens (§3). Each is PEM text or a file path.
+ *
+ * @example
+ * ```ts
+ * const clientCert: ClientCertificate = { cert: '/etc/svc/client.pem', key: '/etc/svc/client-key.pem' }
+ * await getToken(tokenEndpoint, { clientId: 'svc', clientCert, adapter: nodeAdapter })
+ * ```
+ */
+export interface ClientCertificate {
+  /** The certificate (chain), PEM text (`-----BEGIN CERTIFICATE-----`) or a file path. */
+  cert: string
+  /** Its private key, unencrypted PEM text (`-----BEGIN PRIVATE KEY-----`) or a file path. */
+  key: string
+}
 
 /**
  * How requests are sent. Every option is optional; with none, the runtime's global `fetch` is used.
@@ -39,6 +60,11 @@ export interface TransportOptions {
    * {@link FetchAdapter}.
    */
   verify?: boolean | string
+  /**
+   * The TLS client certificate to present (mutual TLS, RFC 8705), for servers that authenticate clients or bind
+   * tokens by certificate. Needs an {@link FetchAdapter}: in a browser the browser manages client certificates.
+   */
+  clientCert?: ClientCertificate
   /**
    * A ky instance to send requests with (the seed's `session`): its hooks, headers, retry settings, `timeout`
    * and `fetch` apply (with ours: the shorter timeout wins). Its `prefix` and `baseUrl` do not: the endpoint
@@ -64,7 +90,7 @@ function missingAdapterMessage(option: string): string {
   const ua = g.navigator?.userAgent ?? ''
   const runtime = g.Deno !== undefined ? 'deno' : ua.startsWith('Node.js') ? 'node' : undefined
   if (runtime === undefined && (g.document !== undefined || ua.startsWith('Mozilla/'))) {
-    return `${option} cannot be set in a browser: the browser manages proxies and certificates itself. Remove the option (set them in the browser or OS).`
+    return `${option} cannot be set in a browser: the browser manages proxies and ${option === 'clientCert' ? 'client ' : ''}certificates itself. Remove the option (set them in the browser or OS).`
   }
   return `${option} needs a fetch adapter: ${
     runtime === undefined
@@ -73,20 +99,22 @@ function missingAdapterMessage(option: string): string {
   }`
 }
 
+const adapterSettings = ['httpProxyUrl', 'verify', 'clientCert'] as const
+
 /**
  * Picks the `fetch` for a request: the adapter's when one is given, otherwise `undefined` (ky's, i.e. the
  * session's or the global one). Proxy and TLS settings are never silently ignored.
  */
 export function resolveFetch(options: TransportOptions): typeof fetch | undefined {
-  const { httpProxyUrl, verify, adapter } = options
+  const { adapter } = options
   if (adapter !== undefined) {
-    const transport: Parameters<FetchAdapter>[0] = {}
-    if (httpProxyUrl !== undefined) transport.httpProxyUrl = httpProxyUrl
-    if (verify !== undefined) transport.verify = verify
+    // Only the settings given: an adapter caches per setting, and exactOptionalPropertyTypes callers check keys.
+    const transport: Record<string, unknown> = {}
+    for (const key of adapterSettings) if (options[key] !== undefined) transport[key] = options[key]
     return adapter(transport)
   }
-  const option =
-    httpProxyUrl !== undefined ? 'httpProxyUrl' : verify !== undefined && verify !== true ? 'verify' : ''
+  // The first setting given that only an adapter can honour (`verify: true` is the default, so no setting).
+  const option = adapterSettings.find((key) => options[key] !== undefined && options[key] !== true)
   if (option) throw new TypeError(missingAdapterMessage(option))
   return undefined
 }

@@ -198,7 +198,7 @@ test('redirect sign-in in the SPA: login and consent pages, back signed in, relo
   expect(consoleErrors).toEqual([])
 })
 
-test('httpProxyUrl or verify in a browser is a TypeError: the browser manages proxies and certificates', async ({
+test('httpProxyUrl, verify or clientCert in a browser is a TypeError: the browser manages proxies and certificates', async ({
   page,
 }) => {
   const spa = closedAfterTest(await startSpaServer())
@@ -207,7 +207,12 @@ test('httpProxyUrl or verify in a browser is a TypeError: the browser manages pr
   // transpilation of this file.
   const outcomes = await page.evaluate(`(async () => {
     const { getToken } = await import('token-client')
-    const attempts = [{ httpProxyUrl: 'http://127.0.0.1:3128' }, { verify: false }, { verify: '/etc/ca.pem' }]
+    const attempts = [
+      { httpProxyUrl: 'http://127.0.0.1:3128' },
+      { verify: false },
+      { verify: '/etc/ca.pem' },
+      { clientCert: { cert: '/etc/client.pem', key: '/etc/client-key.pem' } },
+    ]
     const results = []
     for (const options of attempts) {
       try {
@@ -232,6 +237,11 @@ test('httpProxyUrl or verify in a browser is a TypeError: the browser manages pr
     {
       name: 'TypeError',
       message: expect.stringMatching(/^verify cannot be set in a browser: the browser manages/),
+    },
+    {
+      name: 'TypeError',
+      message:
+        'clientCert cannot be set in a browser: the browser manages proxies and client certificates itself. Remove the option (set them in the browser or OS).',
     },
   ])
   expect(spa.op.tokenRequests()).toBe(0)

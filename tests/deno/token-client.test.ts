@@ -16,6 +16,8 @@ import {
   buildAuthorizationUrl,
   ClientCredentialsAuthenticator,
   calculatePkceChallenge,
+  clientAuthOptions,
+  createDPoP,
   createPkce,
   DeviceCodeResponse,
   discover,
@@ -270,4 +272,55 @@ Deno.test('httpProxyUrl without an adapter is a TypeError naming denoAdapter', a
     "httpProxyUrl needs a fetch adapter: import { denoAdapter } from 'token-client/deno' and pass { adapter: denoAdapter }.",
     'message',
   )
+})
+
+Deno.test(
+  'denoAdapter with clientCert: mutual TLS with the certificate as file paths and as PEM text',
+  adapterTest,
+  async () => {
+    const cert = env('TC_CLIENT_CERT_PATH')
+    const key = env('TC_CLIENT_KEY_PATH')
+    for (const clientCert of [
+      { cert, key },
+      { cert: Deno.readTextFileSync(cert), key: Deno.readTextFileSync(key) },
+    ]) {
+      const token = await getToken(env('TC_MTLS_TOKEN_ENDPOINT'), {
+        clientId: 'client',
+        adapter: denoAdapter,
+        verify: env('TC_CA_PATH'),
+        clientCert,
+      })
+      assertEquals(token.accessToken, 'tls-token', 'token over mutual TLS')
+    }
+  },
+)
+
+Deno.test(
+  'without the client certificate the handshake fails with an AuthenticationError saying so',
+  adapterTest,
+  async () => {
+    const error = await rejection(
+      getToken(env('TC_MTLS_TOKEN_ENDPOINT'), {
+        clientId: 'client',
+        adapter: denoAdapter,
+        verify: env('TC_CA_PATH'),
+      }),
+    )
+    assert(error instanceof AuthenticationError, `an AuthenticationError, got ${String(error)}`)
+    assert(/client certificate/.test(error.message), `mentions the client certificate: ${error.message}`)
+    assert(/clientCert/.test(error.message), `names clientCert: ${error.message}`)
+  },
+)
+
+Deno.test('private_key_jwt and a DPoP-bound token on Deno Web Crypto', async () => {
+  const jwk = JSON.parse(env('TC_KEY_CLIENT_JWK')) as JsonWebKey
+  const dpop = await createDPoP()
+  const token = await getToken(env('TC_TOKEN_ENDPOINT'), {
+    ...clientAuthOptions('private_key_jwt', env('TC_KEY_CLIENT_ID'), jwk),
+    scopes: ['api:read'],
+    dpop,
+  })
+  assertEquals(token.tokenType, 'DPoP', 'token_type')
+  await control('/report', { name: 'dpopAccessToken', value: token.accessToken })
+  await control('/report', { name: 'dpopJkt', value: dpop.jkt })
 })
