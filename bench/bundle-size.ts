@@ -34,13 +34,13 @@ export const targets = {
  * catch-up of webStorageStore's lock (Chromium's per-tab localStorage copies).
  * Raised for the keys issue (private_key_jwt, DPoP, mTLS): the request path's hooks for a client assertion, a
  * DPoP handle and a client certificate, and the mutual-TLS hint of a refused handshake ((a) 15.37 KB,
- * (b) 5.76 KB); the signing code itself (JWS, assertions, DPoP proofs) is tree-shaken out of all three bundles,
- * which use none of it.
+ * (b) 5.76 KB, (c) 21.31 KB with everything above); the signing code itself (JWS, assertions, DPoP proofs) is
+ * tree-shaken out of all three bundles, which use none of it.
  */
 export const budgets = {
   full: 15_500,
   marginal: 6_000,
-  spa: 21_000,
+  spa: 21_500,
 } as const
 
 const tokenClientApp = (entry = dist): string => `
