@@ -18,6 +18,7 @@ import { pollTokenEndpoint } from '../protocol/poll.ts'
 import type { TokenResponse } from '../protocol/schemas.ts'
 import { type GetTokenOptions, getToken } from '../protocol/token.ts'
 import type { FetchAdapter, TransportOptions } from '../protocol/transport.ts'
+import { writeFileAtomically } from '../stores/file-store.ts'
 import type { StoredToken, TokenStore } from '../stores/token-store.ts'
 import { builtin } from './builtins.ts'
 import { type CliIo, ConfigError, exitCode, reportUsage } from './io.ts'
@@ -529,9 +530,7 @@ async function login(
 
 /** Writes the settings as a profile of config.json (created 0600; written whole, then renamed over the old one). */
 async function saveProfile(home: string, name: string, options: CliOptions): Promise<string> {
-  const { open, rename, rm } = await import('node:fs/promises')
   const { join } = await import('node:path')
-  const { randomBytes } = await import('node:crypto')
   const file = join(home, 'config.json')
   const config: Config = readConfig(home)
   const profile: Profile = { clientId: options.clientId as string }
@@ -549,20 +548,7 @@ async function saveProfile(home: string, name: string, options: CliOptions): Pro
   if (options.browser) profile.browser = true
   if (options.prompt !== undefined) profile.prompt = options.prompt
   config.profiles[name] = profile
-  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
-  try {
-    const handle = await open(temporary, 'wx', 0o600)
-    try {
-      await handle.writeFile(`${JSON.stringify(config, null, 2)}\n`, 'utf8')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(temporary, file)
-  } catch (err) {
-    await rm(temporary, { force: true }).catch(() => {})
-    throw err
-  }
+  await writeFileAtomically(file, `${JSON.stringify(config, null, 2)}\n`)
   return file
 }
 

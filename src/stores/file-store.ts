@@ -62,27 +62,35 @@ export function fileStore(path: string, options: FileLockOptions = {}): TokenSto
       return parseStoredToken(text)
     },
     async set(token) {
-      const directory = dirname(path)
-      await mkdir(directory, { recursive: true, mode: 0o700 })
-      // Same directory, so rename(2) replaces the file atomically; 'wx' refuses to follow a planted file.
-      const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
-      try {
-        const file = await open(temporary, 'wx', 0o600)
-        try {
-          await file.writeFile(`${JSON.stringify(token)}\n`, 'utf8')
-          // On disk before the rename: otherwise a crash may leave the new name on an empty file.
-          await file.sync()
-        } finally {
-          await file.close()
-        }
-        await rename(temporary, path)
-      } catch (err) {
-        await rm(temporary, { force: true }).catch(() => {})
-        throw err
-      }
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+      await writeFileAtomically(path, `${JSON.stringify(token)}\n`)
     },
     async delete() {
       await rm(path, { force: true })
     },
+  }
+}
+
+/**
+ * Writes `text` to `path` (mode 0600) atomically: to a temporary file in the same directory, flushed, then renamed
+ * over the old one, so a reader never sees half of it and a crash never leaves an empty file. Internal (the file
+ * store and the CLI's config.json).
+ */
+export async function writeFileAtomically(path: string, text: string): Promise<void> {
+  // Same directory, so rename(2) replaces the file atomically; 'wx' refuses to follow a planted file.
+  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  try {
+    const file = await open(temporary, 'wx', 0o600)
+    try {
+      await file.writeFile(text, 'utf8')
+      // On disk before the rename: otherwise a crash may leave the new name on an empty file.
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(temporary, path)
+  } catch (err) {
+    await rm(temporary, { force: true }).catch(() => {})
+    throw err
   }
 }
