@@ -1,7 +1,14 @@
 import { type JwsAlgorithm, randomId, signingKey, signJwt } from './jws.ts'
 import { base64UrlEncode } from './pkce.ts'
 
-/** RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion. */
+/**
+ * RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
+ *
+ * @example
+ * ```ts
+ * form.set('client_assertion_type', clientAssertionType)
+ * ```
+ */
 export const clientAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
 /**
