@@ -6,6 +6,7 @@
  * - DeviceCodeAuthenticator with `dpop`: the polls carry proofs, the public client's bound refresh token is
  *   refreshed with the same key; a confidential device client authenticated by private_key_jwt
  *   (getDeviceCode with a client assertion);
+ * - LoopbackAuthenticator with `dpop`: `dpop_jkt` in the authorization request, a bound exchange and refresh;
  * - authenticator.fetch: `Authorization: DPoP`, a proof per request that the verifier accepts (htm, htu without
  *   query, ath, fresh jti), the resource server's nonce challenge retried once (a stream body is not), another
  *   401 still invalidates and retries;
@@ -25,11 +26,16 @@ import {
   type DeviceCodeResponse,
   memoryStore,
 } from 'token-client'
-import { fileDPoP } from 'token-client/node'
+import { fileDPoP, LoopbackAuthenticator } from 'token-client/node'
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { startDPoPResourceServer, thumbprint, verifyProof } from '../fixtures/dpop-verifier.ts'
 import { failOnUnhandledRejections } from '../fixtures/hostile.ts'
-import { type OidcFixture, type StartOidcProviderOptions, startOidcProvider } from '../fixtures/oidc.ts'
+import {
+  authorizeInteractively,
+  type OidcFixture,
+  type StartOidcProviderOptions,
+  startOidcProvider,
+} from '../fixtures/oidc.ts'
 
 failOnUnhandledRejections(test)
 const closedAfterTest = closeAfterEach(test)
@@ -88,7 +94,7 @@ test('client credentials with private_key_jwt and DPoP; a nonce-demanding provid
   expect((await op.provider.ClientCredentials.find(token))?.jkt).toBe(dpop.jkt)
   expect(await store.get()).toMatchObject({ accessToken: token, tokenType: 'DPoP', jkt: dpop.jkt })
 
-  // A second authenticator on the same handle knows the nonce already: one request.
+  // The handle remembered the nonce: the next grant needs one request.
   await auth.invalidate()
   const again = await auth.getAccessToken()
   expect(again).not.toBe(token)
@@ -191,6 +197,32 @@ test('a confidential device client authenticated by private_key_jwt (getDeviceCo
   const err = await unauthenticated.getAccessToken().catch((e: unknown) => e)
   expect(err).toBeInstanceOf(AuthenticationError)
   expect((err as AuthenticationError).error).toBe('invalid_client')
+})
+
+test('LoopbackAuthenticator with DPoP: dpop_jkt binds the code (RFC 9449 §10), the exchange and its refresh carry proofs', async () => {
+  const op = await provider({ dpopNonce: 'required' })
+  const dpop = await createDPoP()
+  let jktParam: string | null = null
+  const auth = new LoopbackAuthenticator({
+    issuer: op.issuer,
+    clientId: op.cliClient.clientId,
+    scopes: ['openid', 'offline_access', 'api:read'],
+    prompt: 'consent',
+    dpop,
+    onAuthorizationUrl: async (url) => {
+      jktParam = url.searchParams.get('dpop_jkt')
+      // The browser's part: login, consent, then the redirect to the loopback listener.
+      const callback = await authorizeInteractively(url)
+      await fetch(callback)
+    },
+  })
+  const token = await auth.getAccessToken()
+  expect(jktParam).toBe(dpop.jkt)
+  expect((await op.provider.AccessToken.find(token))?.jkt).toBe(dpop.jkt)
+  await auth.invalidate()
+  const refreshed = await auth.getAccessToken()
+  expect(refreshed).not.toBe(token)
+  expect((await op.provider.AccessToken.find(refreshed))?.jkt).toBe(dpop.jkt)
 })
 
 test('authenticator.fetch with a DPoP token: verified proofs, the nonce challenge answered once, jti never reused', async () => {
