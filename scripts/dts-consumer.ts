@@ -49,6 +49,7 @@ import {
   getDeviceCode,
   getToken,
   importPrivateKeyPem,
+  indexedDbDPoP,
   type JwsAlgorithm,
   type LockOptions,
   memoryStore,
@@ -77,6 +78,7 @@ import { type FetchAdapter as DenoFetchAdapter, denoAdapter } from 'token-client
 import type * as node from 'token-client/node'
 import {
   type FileLockOptions,
+  fileDPoP,
   fileStore,
   LoopbackAuthenticator,
   type LoopbackAuthenticatorOptions,
@@ -125,11 +127,15 @@ export const coreExports = {
   createClientAssertion,
   createDPoP,
   importPrivateKeyPem,
+  indexedDbDPoP,
 } satisfies Record<keyof typeof core, unknown>
-export const nodeExports = { nodeAdapter, fileStore, LoopbackAuthenticator, proxyForUrl } satisfies Record<
-  keyof typeof node,
-  unknown
->
+export const nodeExports = {
+  nodeAdapter,
+  fileStore,
+  fileDPoP,
+  LoopbackAuthenticator,
+  proxyForUrl,
+} satisfies Record<keyof typeof node, unknown>
 export const denoExports = { denoAdapter } satisfies Record<keyof typeof deno, unknown>
 
 // Constants keep their literal types.
@@ -367,6 +373,30 @@ export async function withKeys(pem: string, jwk: JsonWebKey): Promise<string> {
     token.accessToken,
   )
   const retry: boolean = dpop.observe('https://api.example/items', res)
+  // Authenticators bound to a key: a handle, or a promise of one (IndexedDB in browsers, a 0600 file in Node).
+  const bound = new ClientCredentialsAuthenticator({
+    issuer: 'https://idp.example',
+    clientId: 'svc',
+    clientKey,
+    dpop,
+  })
+  const browserKey: Promise<DPoPHandle> = indexedDbDPoP('my-spa')
+  const spa = new BrowserAuthenticator({
+    issuer: 'https://idp.example',
+    clientId: 'spa',
+    redirectUri: 'https://app.example/',
+    dpop: browserKey,
+  })
+  const cli = new DeviceCodeAuthenticator({
+    issuer: 'https://idp.example',
+    clientId: 'cli',
+    onDeviceCode: () => {},
+    dpop: fileDPoP('/tmp/dpop-key.json'),
+    clientAuthentication: byKey,
+  })
+  const stored: StoredToken = { accessToken: 't', tokenType: 'DPoP', jkt: dpop.jkt, obtainedAt: 0 }
+  await getDeviceCode('https://idp.example/device', 'svc', { ...byKey, scope: ['openid'] })
+  void [bound, spa, cli, stored]
   dpop.setNonce('https://api.example', dpop.nonce('https://api.example') ?? 'n')
   return [
     proof,

@@ -58,6 +58,7 @@ export { type RevokeTokenOptions, revokeToken } from './protocol/revocation.ts'
 export { type DeviceCodeInit, type TokenResponse, tokenResponseSchema } from './protocol/schemas.ts'
 export { type GetTokenOptions, getToken } from './protocol/token.ts'
 export type { ClientCertificate, FetchAdapter, TransportOptions } from './protocol/transport.ts'
+export { indexedDbDPoP } from './stores/dpop-key-store.ts'
 export {
   type LockOptions,
   memoryStore,

@@ -10,4 +10,5 @@ export {
   type LoopbackAuthenticatorOptions,
 } from './authenticators/loopback-authenticator.ts'
 export type { FetchAdapter } from './protocol/transport.ts'
+export { fileDPoP } from './stores/dpop-key-file.ts'
 export { type FileLockOptions, fileStore } from './stores/file-store.ts'

@@ -1,4 +1,5 @@
 import { GrantType } from '../protocol/constants.ts'
+import type { DPoPHandle } from '../protocol/dpop.ts'
 import { AuthenticationError } from '../protocol/errors.ts'
 import { revokeToken } from '../protocol/revocation.ts'
 import type { TokenResponse } from '../protocol/schemas.ts'
@@ -39,6 +40,14 @@ export interface AuthenticatorOptions extends TransportOptions {
    * (default 30). It is capped at half the token's lifetime, so a short-lived token is still reused.
    */
   skew?: number
+  /**
+   * Binds every token to this DPoP key (RFC 9449): each token request (grant, device poll, code exchange,
+   * refresh) carries a proof by it, `token_type` `DPoP` is accepted, and {@link Authenticator.fetch} sends
+   * `Authorization: DPoP` with a proof per request. A promise is awaited on first use (e.g.
+   * {@link indexedDbDPoP} in browsers). Without it, a DPoP token is refused. The DPoP code is imported only by
+   * who calls {@link createDPoP}: apps without DPoP do not ship it.
+   */
+  dpop?: DPoPHandle | Promise<DPoPHandle>
 }
 
 /**
@@ -190,6 +199,7 @@ export abstract class Authenticator {
   readonly #store: TokenStore
   readonly #skewMs: number
   readonly #binding: string
+  readonly #dpop: Promise<DPoPHandle> | undefined
   #current: StoredToken | undefined
   #inflight: Promise<StoredToken> | undefined
   #endpoints: Promise<AuthenticatorEndpoints> | undefined
@@ -226,6 +236,10 @@ export abstract class Authenticator {
     this.#required = required
     this.#store = options.store ?? memoryStore()
     this.#skewMs = skew * 1000
+    const dpop = options.dpop && Promise.resolve(options.dpop)
+    // A failure to get the key is thrown by the first request that needs it, not reported unhandled now.
+    dpop?.catch(() => {})
+    this.#dpop = dpop
     this.#binding = JSON.stringify([
       String(explicit.tokenEndpoint ?? options.issuer),
       options.clientId,
@@ -279,6 +293,20 @@ export abstract class Authenticator {
    */
   protected usesRefreshTokens(): boolean {
     return true
+  }
+
+  /**
+   * The `dpop` option of every token request (RFC 9449 §5): `{ dpop }` when the authenticator binds its tokens
+   * to a key, else `{}`. Subclasses spread it into their grant requests.
+   *
+   * @example
+   * ```ts
+   * const response = await getToken(endpoints.tokenEndpoint, { ...this.transport, ...(await this.dpopOptions()) })
+   * ```
+   */
+  protected async dpopOptions(): Promise<{ dpop?: DPoPHandle }> {
+    const dpop = await this.#dpop
+    return dpop ? { dpop } : {}
   }
 
   /**
@@ -407,8 +435,12 @@ export abstract class Authenticator {
    * ```
    */
   async getAccessToken(options: GetAccessTokenOptions = {}): Promise<string> {
+    return (await this.#token(options.signal)).accessToken
+  }
+
+  async #token(signal: AbortSignal | null | undefined): Promise<StoredToken> {
     const current = this.#current
-    if (current !== undefined && this.#usable(current)) return current.accessToken
+    if (current !== undefined && this.#usable(current)) return current
     if (this.#inflight === undefined) {
       const flight = this.#renew()
       this.#inflight = flight
@@ -418,8 +450,7 @@ export abstract class Authenticator {
         () => this.#settle(flight),
       )
     }
-    const token = await abortable(this.#inflight, options.signal)
-    return token.accessToken
+    return abortable(this.#inflight, signal)
   }
 
   /**
@@ -459,10 +490,13 @@ export abstract class Authenticator {
   }
 
   /**
-   * `fetch` with `Authorization: Bearer <access token>` (RFC 6750 §2.1). On a 401 it gets a fresh token once
-   * and sends the request once more, unless the body cannot be sent twice (a `ReadableStream` or an async
-   * iterable); the second answer is returned whatever it is. Uses the authenticator's fetch adapter, when it has
-   * one.
+   * `fetch` with the access token: `Authorization: Bearer <token>` (RFC 6750 §2.1), or for a DPoP-bound token
+   * `Authorization: DPoP <token>` with a fresh proof of this request (RFC 9449 §7.1: `htm`, `htu` without query
+   * and fragment, `ath` of the token). A resource server's nonce challenge (401 with `WWW-Authenticate: DPoP
+   * error="use_dpop_nonce"` and a `DPoP-Nonce`, §9) is answered once with a proof carrying its nonce, which is
+   * then remembered for that origin. On another 401 it gets a fresh token once and sends the request once more.
+   * Neither retry happens when the body cannot be sent twice (a `ReadableStream` or an async iterable); the
+   * last answer is returned whatever it is. Uses the authenticator's fetch adapter, when it has one.
    *
    * @param input - URL or `Request`, as for `fetch`.
    * @param init - As for `fetch`; its `signal` also stops the wait for a token.
@@ -477,28 +511,37 @@ export abstract class Authenticator {
     const fetchFn = resolveFetch(this.transport) ?? globalThis.fetch
     const signal = init.signal ?? (input instanceof Request ? input.signal : undefined)
     const bodySentOnce = !replayable(init.body)
-    // A Request's own body (used when init has none) can be sent only once: keep a clone (the platform tees
-    // it) for the retry.
-    const spare =
+    // A Request's own body (used when init has none) can be sent only once: each attempt sends a clone (the
+    // platform tees the body), so the original stays readable for the next one.
+    const target = (): RequestInfo | URL =>
       !bodySentOnce && init.body == null && input instanceof Request && input.body !== null
         ? input.clone()
-        : undefined
-    const send = (target: RequestInfo | URL, token: string): Promise<Response> => {
-      const headers = new Headers(init.headers ?? (target instanceof Request ? target.headers : undefined))
-      headers.set('authorization', `Bearer ${token}`)
-      return fetchFn(target, { ...init, headers })
+        : input
+    const url = this.#checkResourceUrl(input)
+    const send = async (token: StoredToken): Promise<Response> => {
+      const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined))
+      // Stored with the key's thumbprint only when DPoP-bound (RFC 9449 §7.1: then the DPoP scheme and a proof).
+      const dpop = token.jkt && (await this.#dpop)
+      headers.set('authorization', `${dpop ? 'DPoP' : 'Bearer'} ${token.accessToken}`)
+      let sent: Response | undefined
+      const once = async (proof?: string): Promise<Response> => {
+        if (proof) headers.set('dpop', proof)
+        // A body read as it is sent goes once: a nonce challenge to it is the answer (withProof's retry gets it).
+        if (!(sent && bodySentOnce)) sent = await fetchFn(target(), { ...init, headers })
+        return sent
+      }
+      const method = init.method ?? (input instanceof Request ? input.method : 'GET')
+      return dpop ? dpop.withProof(method, url, once, token.accessToken) : once()
     }
 
-    this.#checkResourceUrl(input)
-    const token = await this.getAccessToken({ signal })
-    const response = await send(input, token)
+    const token = await this.#token(signal)
+    const response = await send(token)
     if (response.status !== 401) return response
     // RFC 6750 §3.1: 401 means the token is not (or no longer) good; the next caller gets a fresh one.
-    await this.invalidate(token)
+    await this.invalidate(token.accessToken)
     if (bodySentOnce) return response
     await response.body?.cancel().catch(() => {})
-    const fresh = await this.getAccessToken({ signal })
-    return send(spare ?? input, fresh)
+    return send(await this.#token(signal))
   }
 
   /**
@@ -506,16 +549,17 @@ export abstract class Authenticator {
    * to loopback or with `allowInsecureHttp`. Redirects are left to fetch, which drops `Authorization` when one
    * leads to another origin (Fetch standard, HTTP-redirect fetch).
    */
-  #checkResourceUrl(input: RequestInfo | URL): void {
+  #checkResourceUrl(input: RequestInfo | URL): URL {
     const url = new URL(
       input instanceof Request ? input.url : input,
       (globalThis as { location?: { href: string } }).location?.href,
     )
     if (url.protocol === 'http:' && !this.transport.allowInsecureHttp && !isLoopbackHost(url.hostname)) {
       throw new TypeError(
-        `authenticator.fetch sends the access token only over https, not to http://${url.host}: bearer tokens must not cross a network in clear text (RFC 6750 §5.3). Use https, or pass { allowInsecureHttp: true } to the authenticator on a trusted network.`,
+        `authenticator.fetch sends the access token only over https, not in clear text to http://${url.host} (RFC 6750 §5.3): use https, or pass { allowInsecureHttp: true } to the authenticator on a trusted network.`,
       )
     }
+    return url
   }
 
   #settle(flight: Promise<StoredToken>): void {
@@ -566,16 +610,25 @@ export abstract class Authenticator {
 
   async #save({ response, obtainedAt }: ObtainedToken): Promise<StoredToken> {
     // RFC 6749 §7.1: a client must not use a token whose type it does not understand; this one sends Bearer
-    // (RFC 6750). A server that omits token_type is read as Bearer.
-    if (response.tokenType !== undefined && !/^bearer$/i.test(response.tokenType)) {
+    // (RFC 6750) and DPoP (RFC 9449 §7.1). A server that omits token_type is read as Bearer.
+    // A Bearer token from a server that ignored the proof is used as such (RFC 9449 §5).
+    const type = response.tokenType ?? 'Bearer'
+    const dpop = /^dpop$/i.test(type) ? await this.#dpop : undefined
+    if (!dpop && !/^bearer$/i.test(type)) {
       throw new AuthenticationError(
-        `The token endpoint issued a token of type "${response.tokenType}", but this authenticator uses Bearer tokens only (RFC 6750): configure the client at the server for Bearer tokens.`,
+        `The token endpoint issued a token of type "${type}": this authenticator uses Bearer tokens, and DPoP ones with the dpop option (RFC 6750, RFC 9449).`,
       )
     }
-    const next: StoredToken = { accessToken: response.accessToken, obtainedAt, binding: this.#binding }
+    const next: StoredToken = {
+      accessToken: response.accessToken,
+      tokenType: type,
+      obtainedAt,
+      binding: this.#binding,
+    }
+    // The key's thumbprint: a reload with another key must not take a token (or refresh token) bound to this one.
+    if (dpop) next.jkt = dpop.jkt
     if (response.expiresIn !== undefined) next.expiresAt = obtainedAt + response.expiresIn * 1000
     if (response.refreshToken !== undefined) next.refreshToken = response.refreshToken
-    if (response.tokenType !== undefined) next.tokenType = response.tokenType
     if (response.scope !== undefined) next.scope = response.scope
     if (response.idToken !== undefined) next.idToken = response.idToken
     this.#current = next
@@ -589,6 +642,8 @@ export abstract class Authenticator {
     if (
       stored !== undefined &&
       stored.binding === this.#binding &&
+      // A DPoP-bound token set only with its key (RFC 9449 §6).
+      (stored.jkt === undefined || stored.jkt === (await this.#dpop)?.jkt) &&
       (this.#current === undefined || stored.obtainedAt > this.#current.obtainedAt)
     ) {
       this.#current = stored
@@ -599,6 +654,7 @@ export abstract class Authenticator {
     const request: GetTokenOptions = {
       ...this.transport,
       ...this.clientAuthentication(),
+      ...(await this.dpopOptions()),
       grantType: GrantType.REFRESH_TOKEN,
       refreshToken,
     }

@@ -255,6 +255,7 @@ export class BrowserAuthenticator extends Authenticator {
     // nothing is awaited, so two handlers in this tab can never both take it and send the code twice (a code
     // used twice gets invalid_grant and, at many servers, the grant's tokens revoked: RFC 6749 §4.1.2).
     const endpoints = await this.endpoints()
+    const dpopOptions = await this.dpopOptions()
     // Without a state the response is never taken as this tab's (below), so its fingerprint is never kept.
     const seen = await fingerprint(state ?? '')
     const pending = readPending(storage.getItem(this.#pendingKey))
@@ -304,6 +305,7 @@ export class BrowserAuthenticator extends Authenticator {
       codeVerifier: pending.codeVerifier,
       clientId: this.clientId,
       ...(this.audience === undefined ? {} : { audience: this.audience }),
+      ...dpopOptions,
     })
     await this.keep({ response, obtainedAt })
     return pending.appState === undefined ? {} : { appState: pending.appState }

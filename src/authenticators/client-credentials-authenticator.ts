@@ -93,6 +93,7 @@ export class ClientCredentialsAuthenticator extends Authenticator {
     const request: GetTokenOptions = {
       ...this.transport,
       ...this.#clientAuthentication,
+      ...(await this.dpopOptions()),
       grantType: GrantType.CLIENT_CREDS,
       scopes: [...this.scopes],
     }

@@ -6,6 +6,7 @@ import {
   Authenticator,
   type AuthenticatorEndpoints,
   type AuthenticatorOptions,
+  type ClientAuthenticationFields,
   type ObtainedToken,
 } from './authenticator.ts'
 
@@ -32,6 +33,12 @@ export interface DeviceCodeAuthenticatorOptions extends AuthenticatorOptions {
   onDeviceCode: (code: DeviceCodeResponse) => void | Promise<void>
   /** Called after each `authorization_pending`/`slow_down` answer while the user has not approved yet. */
   onPending?: PollTokenEndpointOptions['onPending']
+  /**
+   * A confidential client's authentication, for the device authorization request, the polls, refreshes and
+   * revocation (RFC 8628 §3.1, §3.4): e.g. `clientAuthOptions('private_key_jwt', clientId, privateKey)` (no
+   * shared secret, RFC 7523). Default: a public client, identified by `client_id` only.
+   */
+  clientAuthentication?: ClientAuthenticationFields
 }
 
 /**
@@ -51,11 +58,14 @@ export interface DeviceCodeAuthenticatorOptions extends AuthenticatorOptions {
  *   onDeviceCode: ({ verificationUri, userCode }) => console.error(`Open ${verificationUri} and enter ${userCode}`),
  * })
  * const token = await auth.getAccessToken()
+ * // Tokens bound to a key (RFC 9449): every poll and refresh carries a proof by it.
+ * const bound = new DeviceCodeAuthenticator({ issuer, clientId: 'my-cli', onDeviceCode, dpop: await createDPoP() })
  * ```
  */
 export class DeviceCodeAuthenticator extends Authenticator {
   readonly #onDeviceCode: DeviceCodeAuthenticatorOptions['onDeviceCode']
   readonly #onPending: DeviceCodeAuthenticatorOptions['onPending']
+  readonly #clientAuthentication: ClientAuthenticationFields | undefined
 
   /**
    * @param options - Issuer or endpoints, client id, scopes, audience, `onDeviceCode`, `onPending`, store,
@@ -74,6 +84,12 @@ export class DeviceCodeAuthenticator extends Authenticator {
     }
     this.#onDeviceCode = options.onDeviceCode
     this.#onPending = options.onPending
+    this.#clientAuthentication = options.clientAuthentication
+  }
+
+  /** The confidential client's authentication when given, else the public client's `client_id`. */
+  protected override clientAuthentication(): ClientAuthenticationFields {
+    return { clientId: this.clientId, ...this.#clientAuthentication }
   }
 
   protected override obtain(endpoints: AuthenticatorEndpoints): Promise<ObtainedToken> {
@@ -87,7 +103,8 @@ export class DeviceCodeAuthenticator extends Authenticator {
         'The authorization server metadata names no device_authorization_endpoint: pass deviceAuthorizationEndpoint.',
       )
     }
-    const codeRequest: GetDeviceCodeOptions = { ...this.transport, scope: [...this.scopes] }
+    const auth = this.#clientAuthentication
+    const codeRequest: GetDeviceCodeOptions = { ...this.transport, ...auth, scope: [...this.scopes] }
     if (this.audience !== undefined) codeRequest.audience = this.audience
     const code = await getDeviceCode(deviceEndpoint, this.clientId, codeRequest)
     await this.#onDeviceCode(code)
@@ -98,6 +115,8 @@ export class DeviceCodeAuthenticator extends Authenticator {
     const onPending = this.#onPending
     const pollRequest: PollTokenEndpointOptions = {
       ...this.transport,
+      ...auth,
+      ...(await this.dpopOptions()),
       onPending: (progress) => {
         obtainedAt = Date.now()
         onPending?.(progress)

@@ -178,6 +178,7 @@ export class LoopbackAuthenticator extends Authenticator {
     const pkce = await createPkce()
     const state = base64UrlEncode(crypto.getRandomValues(new Uint8Array(32)))
     const issuer = this.expectedIssuer(endpoints)
+    const { dpop } = await this.dpopOptions()
     const listening = await listen(this.#redirect)
     try {
       const redirectUri = listening.redirectUri
@@ -190,6 +191,8 @@ export class LoopbackAuthenticator extends Authenticator {
         ...(this.#prompt === undefined ? {} : { prompt: this.#prompt }),
         ...(this.#loginHint === undefined ? {} : { loginHint: this.#loginHint }),
         ...(this.transport.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+        // RFC 9449 §10: the code is bound to the key, so only its holder can redeem it.
+        ...(dpop === undefined ? {} : { extraParams: { dpop_jkt: dpop.jkt } }),
       })
       // Callbacks are taken from now on, even while onAuthorizationUrl still runs (a fast browser).
       const callback = listening.waitForCallback(state, signal, (href) =>
@@ -217,6 +220,7 @@ export class LoopbackAuthenticator extends Authenticator {
           codeVerifier: pkce.codeVerifier,
           clientId: this.clientId,
           ...(this.audience === undefined ? {} : { audience: this.audience }),
+          ...(dpop === undefined ? {} : { dpop }),
         })
       } catch (err) {
         received.respond(failedPage(err))

@@ -13,7 +13,9 @@ import { GrantType } from '../protocol/constants.ts'
 import { getDeviceCode } from '../protocol/device-code.ts'
 import type { DeviceCodeResponse } from '../protocol/device-code-response.ts'
 import { discover } from '../protocol/discovery.ts'
+import { createDPoP, type DPoPHandle } from '../protocol/dpop.ts'
 import { AuthenticationError } from '../protocol/errors.ts'
+import { importPrivateKeyPem } from '../protocol/jws.ts'
 import { pollTokenEndpoint } from '../protocol/poll.ts'
 import type { TokenResponse } from '../protocol/schemas.ts'
 import { type GetTokenOptions, getToken } from '../protocol/token.ts'
@@ -57,7 +59,7 @@ async function loadAdapter(fromEnvironment: boolean): Promise<FetchAdapter> {
       throw new ConfigError(
         fromEnvironment
           ? 'The proxy from HTTPS_PROXY, http_proxy or ALL_PROXY needs the undici package: npm install undici (or list the host in NO_PROXY)'
-          : '--proxy/--cacert/--insecure need the undici package: npm install undici',
+          : '--proxy/--cacert/--insecure/--client-cert need the undici package: npm install undici',
       )
     }
   }
@@ -95,14 +97,17 @@ async function transportFor(options: CliOptions, io: CliIo): Promise<TransportOp
   if (options.allowInsecureHttp) transport.allowInsecureHttp = true
   // A proxy that needs a password comes from the environment: argv is visible to other users.
   const proxy = proxyFor(options, io)
-  if (proxy !== undefined || options.cacert !== undefined || options.insecure) {
-    const adapter = await loadAdapter(
-      proxy?.fromEnvironment === true && options.cacert === undefined && !options.insecure,
-    )
+  const fromFlags = options.cacert !== undefined || options.insecure || options.clientCert !== undefined
+  if (proxy !== undefined || fromFlags) {
+    const adapter = await loadAdapter(proxy?.fromEnvironment === true && !fromFlags)
     const settings: Parameters<FetchAdapter>[0] = {}
     if (proxy !== undefined) settings.httpProxyUrl = proxy.url
     if (options.cacert !== undefined) settings.verify = options.cacert
     if (options.insecure) settings.verify = false
+    // RFC 8705: the certificate goes in the TLS handshake; the adapter reads both files now (paths in errors).
+    if (options.clientCert !== undefined && options.clientCertKey !== undefined) {
+      settings.clientCert = { cert: options.clientCert, key: options.clientCertKey }
+    }
     try {
       // The adapter checks the proxy URL and reads the CA file now: their errors are the caller's to fix.
       adapter(settings)
@@ -288,11 +293,73 @@ async function requestToken(
   writeToken(io, await getToken(endpoints.tokenEndpoint, request), obtainedAt, options)
 }
 
+/** The `--client-key-file` key: PEM PKCS#8 or a private JWK. Messages name the file, never its content. */
+async function readClientKey(file: string): Promise<{ key: CryptoKey | JsonWebKey; text: string }> {
+  const { readFile } = await builtin<typeof import('node:fs/promises')>('node:fs/promises')
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError(
+      `--client-key-file: cannot read ${file} (${(err as { code?: string }).code ?? 'error'}).`,
+    )
+  }
+  try {
+    if (text.includes('-----BEGIN')) return { key: await importPrivateKeyPem(text), text }
+    const jwk = JSON.parse(text) as JsonWebKey
+    if (typeof jwk === 'object' && jwk !== null && typeof jwk.d === 'string') return { key: jwk, text }
+  } catch (err) {
+    if (err instanceof TypeError) throw new ConfigError(`--client-key-file ${file}: ${err.message}`)
+  }
+  throw new ConfigError(
+    `--client-key-file ${file} holds no private key: give an unencrypted PEM PKCS#8 key or a private JWK (JSON).`,
+  )
+}
+
+/**
+ * How the command's client authenticates, and what tells its cache files apart (the secret, or the key's text:
+ * hashed only). tls_client_auth: the certificate does it, `client_id` names the client (RFC 8705 §2.1).
+ */
+async function clientAuthFor(
+  io: CliIo,
+  options: CliOptions,
+  secret?: string,
+): Promise<{
+  fields: ReturnType<typeof clientAuthOptions>
+  credential: string | undefined
+  key?: CryptoKey | JsonWebKey
+}> {
+  const clientId = options.clientId as string
+  const keyOptions = options.clientKeyId === undefined ? {} : { keyId: options.clientKeyId }
+  if (options.clientAuth === 'tls_client_auth') return { fields: { clientId }, credential: undefined }
+  if (options.clientAuth === 'private_key_jwt') {
+    const { key, text } = await readClientKey(options.clientKeyFile as string)
+    return { fields: clientAuthOptions('private_key_jwt', clientId, key, keyOptions), credential: text, key }
+  }
+  const value = secret ?? (await requireSecret(io, options, 'clientSecret'))
+  return { fields: clientAuthOptions(options.clientAuth, clientId, value, keyOptions), credential: value }
+}
+
+/** The DPoP key of `--dpop` (in memory) or `--dpop-key-file` (token-client/node's fileDPoP, loaded lazily). */
+async function dpopFor(options: CliOptions): Promise<{ dpop?: DPoPHandle }> {
+  if (!options.dpop) return {}
+  if (options.dpopKeyFile === undefined) return { dpop: await createDPoP() }
+  const specifier: string = 'token-client/node'
+  const { fileDPoP } = (await import(specifier)) as { fileDPoP: (path: string) => Promise<DPoPHandle> }
+  try {
+    return { dpop: await fileDPoP(options.dpopKeyFile) }
+  } catch (err) {
+    throw new ConfigError(`--dpop-key-file: ${(err as Error).message}`)
+  }
+}
+
 async function clientCredentials(io: CliIo, options: CliOptions, transport: TransportOptions): Promise<void> {
-  const secret = await requireSecret(io, options, 'clientSecret')
-  if (options.cache) return cachedClientCredentials(io, options, transport, secret)
+  const auth = await clientAuthFor(io, options)
+  const dpop = await dpopFor(options)
+  if (options.cache) return cachedClientCredentials(io, options, { ...transport, ...dpop }, auth)
   await requestToken(io, options, transport, {
-    ...clientAuthOptions(options.clientAuth, options.clientId as string, secret),
+    ...auth.fields,
+    ...dpop,
     grantType: GrantType.CLIENT_CREDS,
   })
 }
@@ -301,9 +368,12 @@ async function refresh(io: CliIo, options: CliOptions, transport: TransportOptio
   const refreshToken = await requireSecret(io, options, 'refreshToken')
   const secret = await readSecret(io, options, 'clientSecret')
   const clientId = options.clientId as string
+  const confidential =
+    secret !== undefined || options.clientKeyFile !== undefined || options.clientAuth === 'tls_client_auth'
   await requestToken(io, options, transport, {
     // A public client identifies itself with client_id (RFC 6749 §6 with §3.2.1); a confidential one authenticates.
-    ...(secret === undefined ? { clientId } : clientAuthOptions(options.clientAuth, clientId, secret)),
+    ...(confidential ? (await clientAuthFor(io, options, secret)).fields : { clientId }),
+    ...(await dpopFor(options)),
     grantType: GrantType.REFRESH_TOKEN,
     refreshToken,
   })
@@ -788,8 +858,8 @@ async function status(io: CliIo, options: CliOptions): Promise<void> {
 async function cachedClientCredentials(
   io: CliIo,
   options: CliOptions,
-  transport: TransportOptions,
-  secret: string,
+  transport: TransportOptions & { dpop?: DPoPHandle },
+  client: Awaited<ReturnType<typeof clientAuthFor>>,
 ): Promise<void> {
   const home = await tokenClientHome(io.env)
   const meta: SessionMeta = {
@@ -800,12 +870,15 @@ async function cachedClientCredentials(
   if (options.issuer !== undefined) meta.issuer = options.issuer
   if (options.tokenEndpoint !== undefined) meta.tokenEndpoint = options.tokenEndpoint
   if (options.audience !== undefined) meta.audience = options.audience
-  const file = await sessionPath(home, meta, secret)
+  const file = await sessionPath(home, meta, client.credential)
   await ensureSessionsDir(home)
   const auth = new ClientCredentialsAuthenticator({
     ...authenticatorOptions(options, transport, await sessionStore(file, meta)),
-    clientSecret: secret,
-    clientAuth: options.clientAuth,
+    ...(client.key === undefined ? { clientSecret: client.credential as string } : { clientKey: client.key }),
+    ...(options.clientKeyId === undefined ? {} : { keyId: options.clientKeyId }),
+    // tls_client_auth is refused with --cache by the option checks.
+    clientAuth: options.clientAuth as Exclude<CliOptions['clientAuth'], 'tls_client_auth'>,
+    ...(transport.dpop === undefined ? {} : { dpop: transport.dpop }),
   })
   const accessToken = await auth.getAccessToken()
   const kept = readSessionFile(file)?.token

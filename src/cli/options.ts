@@ -15,6 +15,17 @@ import { type Command, commands, type SessionCommand, sessionCommands, UsageErro
 export type OutputFormat = 'token' | 'json' | 'header' | 'exec-credential'
 
 /**
+ * How the CLI's confidential client authenticates: a {@link ClientAuthMethod}, or `tls_client_auth` (RFC 8705
+ * §2.1: the client certificate of `--client-cert` is the authentication, `client_id` names the client).
+ *
+ * @example
+ * ```ts
+ * const method: CliClientAuth = 'private_key_jwt' // with --client-key-file key.pem
+ * ```
+ */
+export type CliClientAuth = ClientAuthMethod | 'tls_client_auth'
+
+/**
  * The options of one CLI invocation, checked: flags in camelCase, scopes split, defaults filled in.
  *
  * @example
@@ -38,7 +49,18 @@ export interface CliOptions {
   json: boolean
   clientSecretStdin: boolean
   refreshTokenStdin: boolean
-  clientAuth: ClientAuthMethod
+  clientAuth: CliClientAuth
+  /** `--client-key-file`: the private key (PEM PKCS#8 or JWK JSON) of `private_key_jwt` (RFC 7523 §2.2). */
+  clientKeyFile?: string
+  /** `--client-key-id`: the `kid` of the assertions' header. */
+  clientKeyId?: string
+  /** `--client-cert`, `--client-cert-key`: the client certificate and its key (mutual TLS, RFC 8705). */
+  clientCert?: string
+  clientCertKey?: string
+  /** `--dpop`: bind the token to a DPoP key (RFC 9449), in memory unless `--dpop-key-file` keeps it. */
+  dpop: boolean
+  /** `--dpop-key-file`: the DPoP key, created (mode 0600) or read. */
+  dpopKeyFile?: string
   /** What to print (`--output`; `--json` is `json`). */
   output: OutputFormat
   /** `--profile`: the profile of config.json to take the settings from. */
@@ -86,6 +108,12 @@ const tokenRequest: Record<string, OptionSpec> = {
 const confidential: Record<string, OptionSpec> = {
   'client-secret-stdin': { type: 'boolean' },
   'client-auth': { type: 'string' },
+  'client-key-file': { type: 'string' },
+  'client-key-id': { type: 'string' },
+  'client-cert': { type: 'string' },
+  'client-cert-key': { type: 'string' },
+  dpop: { type: 'boolean' },
+  'dpop-key-file': { type: 'string' },
 }
 
 const session: Record<string, OptionSpec> = {
@@ -305,11 +333,54 @@ export function parseCliArgs(argv: readonly string[]): CliOptions | undefined {
     options.output = 'json'
   }
   const clientAuth = text('client-auth')
-  if (clientAuth !== undefined) {
-    if (clientAuth !== 'basic' && clientAuth !== 'basic-unencoded' && clientAuth !== 'post') {
-      throw new UsageError('--client-auth must be basic, basic-unencoded or post.', command)
-    }
-    options.clientAuth = clientAuth
+  const methods = [
+    'basic',
+    'basic-unencoded',
+    'post',
+    'private_key_jwt',
+    'client_secret_jwt',
+    'tls_client_auth',
+  ]
+  if (clientAuth !== undefined && !methods.includes(clientAuth)) {
+    throw new UsageError(
+      `--client-auth must be ${methods.join(', ').replace(/, (\S+)$/, ' or $1')}.`,
+      command,
+    )
+  }
+  assign('clientKeyFile', text('client-key-file'))
+  assign('clientKeyId', text('client-key-id'))
+  assign('clientCert', text('client-cert'))
+  assign('clientCertKey', text('client-cert-key'))
+  assign('dpopKeyFile', text('dpop-key-file'))
+  options.dpop = flag('dpop') || options.dpopKeyFile !== undefined
+  // A key file means private_key_jwt unless a method is named.
+  options.clientAuth = (clientAuth ??
+    (options.clientKeyFile === undefined ? 'basic' : 'private_key_jwt')) as CliClientAuth
+  if ((options.clientAuth === 'private_key_jwt') !== (options.clientKeyFile !== undefined)) {
+    throw new UsageError(
+      options.clientKeyFile === undefined
+        ? '--client-auth private_key_jwt signs with the client key: give --client-key-file (PEM PKCS#8 or JWK).'
+        : `--client-key-file is the key of --client-auth private_key_jwt, not of ${options.clientAuth}.`,
+      command,
+    )
+  }
+  if ((options.clientCert === undefined) !== (options.clientCertKey === undefined)) {
+    throw new UsageError('--client-cert and --client-cert-key go together: give both (PEM files).', command)
+  }
+  if (options.clientAuth === 'tls_client_auth' && options.clientCert === undefined) {
+    throw new UsageError(
+      '--client-auth tls_client_auth authenticates by certificate: give --client-cert and --client-cert-key.',
+      command,
+    )
+  }
+  if (options.cache && options.dpop && options.dpopKeyFile === undefined) {
+    throw new UsageError(
+      '--cache keeps the token for later runs, which need its DPoP key: give --dpop-key-file.',
+      command,
+    )
+  }
+  if (options.cache && options.clientAuth === 'tls_client_auth') {
+    throw new UsageError('--cache takes a client secret or --client-key-file, not tls_client_auth.', command)
   }
 
   if (options.cacert !== undefined && options.insecure) {
@@ -447,6 +518,7 @@ function defaults(command: Command): CliOptions {
     clientSecretStdin: false,
     refreshTokenStdin: false,
     clientAuth: 'basic',
+    dpop: false,
     output: 'token',
     browser: false,
     noOpen: false,

@@ -162,7 +162,7 @@ const optional = <T>(value: unknown, check: (v: unknown) => v is T): boolean =>
 
 /** The token set of a session file, checked by hand as `parseStoredToken` checks it (valibot stays unloaded). */
 function asStoredToken(value: Record<string, unknown>): StoredToken | undefined {
-  const { accessToken, obtainedAt, expiresAt, refreshToken, tokenType, scope, idToken, binding } = value
+  const { accessToken, obtainedAt, expiresAt, refreshToken, tokenType, scope, idToken, binding, jkt } = value
   if (!isString(accessToken) || accessToken === '' || !isFiniteNumber(obtainedAt)) return undefined
   if (!optional(expiresAt, isFiniteNumber) || !optional(binding, isString)) return undefined
   if (!optional(tokenType, isString) || !optional(scope, isString) || !optional(idToken, isString))
@@ -175,6 +175,7 @@ function asStoredToken(value: Record<string, unknown>): StoredToken | undefined 
   if (scope !== undefined) token.scope = scope as string
   if (idToken !== undefined) token.idToken = idToken as string
   if (binding !== undefined) token.binding = binding as string
+  if (isString(jkt)) token.jkt = jkt
   return token
 }
 
@@ -487,8 +488,8 @@ export function formatToken(
     case 'token':
       return `${token.accessToken}\n`
     case 'header':
-      // The authenticators keep Bearer tokens only (RFC 6750); the scheme is written as RFC 6750 §2.1 spells it.
-      return `Authorization: Bearer ${token.accessToken}\n`
+      // The scheme as RFC 6750 §2.1 and RFC 9449 §7.1 spell it; a DPoP token also needs a proof per request.
+      return `Authorization: ${/^dpop$/i.test(token.tokenType ?? '') ? 'DPoP' : 'Bearer'} ${token.accessToken}\n`
     case 'json': {
       const out: Record<string, unknown> = {
         access_token: token.accessToken,

@@ -251,7 +251,15 @@ ${serverOptions}
 
 ${tokenOptions}
   --client-secret-stdin     read the client secret from stdin (one line)
-  --client-auth METHOD      basic (default: RFC 6749 §2.3.1, form-encoded), basic-unencoded, or post
+  --client-auth METHOD      basic (default: RFC 6749 §2.3.1, form-encoded), basic-unencoded, post,
+                            client_secret_jwt, private_key_jwt or tls_client_auth
+  --client-key-file FILE    private_key_jwt (RFC 7523): sign with this key instead of a secret (PEM PKCS#8
+                            or JWK JSON; the default method when given)
+  --client-key-id KID       the key id (kid) the server knows the key by
+  --client-cert FILE        mutual TLS (RFC 8705): the client certificate (PEM), with --client-cert-key FILE;
+                            with --client-auth tls_client_auth it is the client authentication
+  --dpop                    bind the token to a DPoP key (RFC 9449; in memory, for this run only)
+  --dpop-key-file FILE      the DPoP key, kept in FILE (created with mode 0600) for later runs
   --cache                   reuse the token kept in the sessions directory until it expires (one file per
                             endpoint, client id, secret, scopes and audience; see 'token-client status')
 
@@ -262,6 +270,7 @@ ${outputOptions}
 
 Example:
   TOKEN_CLIENT_SECRET=... token-client client-credentials --issuer https://idp.example --client-id svc --scope api:read
+  token-client client-credentials --issuer https://idp.example --client-id svc --client-key-file key.pem --dpop
   deno run --allow-net --allow-env --allow-read dist/cli.js client-credentials --token-endpoint ... --client-id svc
 
 ${exitCodes}
@@ -279,7 +288,15 @@ ${serverOptions}
 ${tokenOptions}
   --refresh-token-stdin     read the refresh token from stdin (one line)
   --client-secret-stdin     read the client secret from stdin (one line; not with --refresh-token-stdin)
-  --client-auth METHOD      basic (default), basic-unencoded, or post (when a client secret is given)
+  --client-auth METHOD      basic (default), basic-unencoded, post or client_secret_jwt (when a client
+                            secret is given), private_key_jwt, tls_client_auth
+  --client-key-file FILE    private_key_jwt (RFC 7523): sign with this key instead of a secret (PEM PKCS#8
+                            or JWK JSON; the default method when given)
+  --client-key-id KID       the key id (kid) the server knows the key by
+  --client-cert FILE        mutual TLS (RFC 8705): the client certificate (PEM), with --client-cert-key FILE;
+                            with --client-auth tls_client_auth it is the client authentication
+  --dpop                    bind the token to a DPoP key (RFC 9449; in memory, for this run only)
+  --dpop-key-file FILE      the DPoP key, kept in FILE (created with mode 0600) for later runs
 
 ${transportOptions}
 

@@ -7,7 +7,6 @@ import { base64UrlEncode } from './pkce.ts'
  * @example
  * ```ts
  * form.set('client_assertion_type', clientAssertionType)
- * form.set('client_assertion', await createClientAssertion(clientId, tokenEndpoint, privateKey))
  * ```
  */
 export const clientAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'

@@ -32,6 +32,10 @@ export interface PollTokenEndpointOptions extends TransportOptions {
   dpop?: DPoPHandle
   /** JWT client authentication of a confidential client (RFC 7523 §2.2), as in {@link getToken}. */
   clientAssertion?: ClientAssertion
+  /** A confidential client's `Authorization` header (HTTP Basic), as in {@link getToken}. */
+  authorizationHeader?: string
+  /** A confidential client's secret in the body (`client_secret_post`), as in {@link getToken}. */
+  clientSecret?: string
 }
 
 /** How many network failures in a row a poll survives before giving up. */

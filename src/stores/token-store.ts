@@ -13,8 +13,10 @@ export const storedTokenSchema = /* @__PURE__ */ (() =>
   v.object({
     /** The access token. */
     accessToken: v.pipe(v.string(), v.minLength(1)),
-    /** The token type the server sent, usually `Bearer`. */
+    /** The token type the server sent: `Bearer`, or `DPoP` for a token bound to a key (RFC 9449). */
     tokenType: v.optional(v.string()),
+    /** The RFC 7638 thumbprint of the DPoP key the token set was obtained with (RFC 9449 §6), if any. */
+    jkt: v.optional(v.string()),
     /** The refresh token, when the server issued one (kept across refreshes that return none). */
     refreshToken: v.optional(v.pipe(v.string(), v.minLength(1))),
     /** The granted scopes, space-separated, when the server said. */

@@ -222,8 +222,8 @@ test.describe('ClientCredentialsAuthenticator', () => {
     expect(op.tokenRequests()).toBe(2)
   })
 
-  test('a token type other than Bearer is refused (RFC 6749 §7.1); bearer in any case is fine', async () => {
-    const types = ['DPoP', 'bearer']
+  test('a token type other than Bearer or DPoP is refused (RFC 6749 §7.1), DPoP without a key too; bearer in any case is fine', async () => {
+    const types = ['N_A', 'DPoP', 'bearer']
     const server = await scripted({
       '/token': (_req, res, i) =>
         json(res, 200, { access_token: `t-${i}`, token_type: types[i], expires_in: 60 }),
@@ -236,8 +236,13 @@ test.describe('ClientCredentialsAuthenticator', () => {
       })
     const refused = await rejection(make().getAccessToken())
     expect(refused).toBeInstanceOf(AuthenticationError)
-    expect((refused as Error).message).toContain('"DPoP"')
-    expect(await make().getAccessToken()).toBe('t-1')
+    expect((refused as Error).message).toContain('"N_A"')
+    // RFC 9449: a DPoP-bound token is of no use without its key; the message says which option binds one.
+    const unbound = await rejection(make().getAccessToken())
+    expect((unbound as Error).message).toContain('"DPoP"')
+    expect((unbound as Error).message).toContain('dpop option')
+    expect((unbound as Error).message).not.toContain('t-1')
+    expect(await make().getAccessToken()).toBe('t-2')
   })
 
   test("clientAuth 'basic-unencoded' and 'post'; a failure never shows the secret", async () => {

@@ -502,7 +502,7 @@ test.describe('token-client CLI', () => {
     for (const result of results) {
       expect(result.stdout).toBe('')
       expect(result.stderr).toBe(
-        'token-client: --proxy/--cacert/--insecure need the undici package: npm install undici\n',
+        'token-client: --proxy/--cacert/--insecure/--client-cert need the undici package: npm install undici\n',
       )
       expect(result.code).toBe(2)
     }
