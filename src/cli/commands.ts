@@ -33,6 +33,7 @@ import { startWaitingIndicator, type WaitingIndicator } from './waiting-indicato
 // besides the fast path (a chunk shared with this one would be a second file to load there).
 const {
   bindingOf,
+  dpopKeyPath,
   execInfo,
   formatToken,
   isUsable,
@@ -353,6 +354,28 @@ async function dpopFor(options: CliOptions): Promise<{ dpop?: DPoPHandle }> {
   }
 }
 
+/**
+ * The DPoP key of a session (`login --dpop`): token-client/node's fileDPoP on the key file beside the session
+ * file, created (0600) on first use.
+ */
+async function sessionDPoP(sessionFile: string): Promise<DPoPHandle> {
+  const specifier: string = 'token-client/node'
+  const { fileDPoP } = (await import(specifier)) as { fileDPoP: (path: string) => Promise<DPoPHandle> }
+  try {
+    return await fileDPoP(dpopKeyPath(sessionFile))
+  } catch (err) {
+    throw new ConfigError(
+      `The session's DPoP key cannot be used (${(err as Error).message}). Sign in again with token-client login --dpop.`,
+    )
+  }
+}
+
+/** Deletes a session's DPoP key file (none: nothing to do). */
+async function deleteSessionKey(sessionFile: string): Promise<void> {
+  const { rm } = await import('node:fs/promises')
+  await rm(dpopKeyPath(sessionFile), { force: true })
+}
+
 async function clientCredentials(io: CliIo, options: CliOptions, transport: TransportOptions): Promise<void> {
   const auth = await clientAuthFor(io, options)
   const dpop = await dpopFor(options)
@@ -477,11 +500,12 @@ async function sessionStore(
   return store
 }
 
-/** The authenticator options of the settings: server, client, scopes, audience, transport, store. */
+/** The authenticator options of the settings: server, client, scopes, audience, transport, store, DPoP key. */
 function authenticatorOptions(
   options: CliOptions,
   transport: TransportOptions,
   store: TokenStore,
+  dpop?: DPoPHandle,
 ): AuthenticatorOptions {
   const common: AuthenticatorOptions = {
     ...transport,
@@ -489,6 +513,7 @@ function authenticatorOptions(
     scopes: options.scopes,
     store,
   }
+  if (dpop !== undefined) common.dpop = dpop
   if (options.issuer !== undefined) common.issuer = options.issuer
   if (options.tokenEndpoint !== undefined) common.tokenEndpoint = options.tokenEndpoint
   if (options.audience !== undefined) common.audience = options.audience
@@ -523,8 +548,9 @@ async function signInAuthenticator(
   options: CliOptions,
   transport: TransportOptions,
   store: TokenStore,
+  dpop: DPoPHandle | undefined,
 ): Promise<{ auth: Authenticator; stop(): void }> {
-  const common = authenticatorOptions(options, transport, store)
+  const common = authenticatorOptions(options, transport, store, dpop)
   if (options.browser) {
     const { LoopbackAuthenticator } = await import('../authenticators/loopback-authenticator.ts')
     // OpenID Connect Core §11: offline_access (a refresh token, i.e. a session) is granted with prompt=consent.
@@ -554,11 +580,15 @@ async function signInAuthenticator(
   return { auth, stop: () => indicator?.stop() }
 }
 
-/** The login command of the hint: the flags given, plus `--browser` when the session was a browser sign-in. */
+/**
+ * The login command of the hint: the flags given, plus `--browser` when the session was a browser sign-in and
+ * `--dpop` when it was DPoP-bound.
+ */
 function loginHint(settings: SessionSettings, meta: SessionMeta | undefined): string {
-  return meta?.flow === 'browser' && !settings.loginCommand.includes(' --browser')
-    ? `${settings.loginCommand} --browser`
-    : settings.loginCommand
+  let command = settings.loginCommand
+  if (meta?.flow === 'browser' && !command.includes(' --browser')) command += ' --browser'
+  if (meta?.dpop === true && !command.includes(' --dpop')) command += ' --dpop'
+  return command
 }
 
 /** Who a session is for, in words for messages (no secret in it). */
@@ -575,13 +605,18 @@ async function login(
   await ensureSessionsDir(settings.home)
   const file = await sessionPath(settings.home, settings.meta)
   const meta: SessionMeta = { ...settings.meta, flow: options.browser ? 'browser' : 'device' }
+  if (options.dpop) meta.dpop = true
   const store = await sessionStore(file, meta, { fresh: true })
-  const { auth, stop } = await signInAuthenticator(io, options, transport, store)
+  // The key of an earlier DPoP login is reused: a session still bound to it stays usable if this one fails.
+  const dpop = options.dpop ? await sessionDPoP(file) : undefined
+  const { auth, stop } = await signInAuthenticator(io, options, transport, store, dpop)
   try {
     await auth.getAccessToken()
   } finally {
     stop()
   }
+  // A Bearer session replaced a DPoP-bound one: its key is of no more use.
+  if (!options.dpop) await deleteSessionKey(file)
   const kept = readSessionFile(file)?.token
   io.stderr.write(`Signed in to ${whom(meta)}.\n`)
   if (kept?.refreshToken === undefined) {
@@ -616,6 +651,7 @@ async function saveProfile(home: string, name: string, options: CliOptions): Pro
   if (options.insecure) profile.insecure = true
   if (options.allowInsecureHttp) profile.allowInsecureHttp = true
   if (options.browser) profile.browser = true
+  if (options.dpop) profile.dpop = true
   if (options.prompt !== undefined) profile.prompt = options.prompt
   config.profiles[name] = profile
   await writeFileAtomically(file, `${JSON.stringify(config, null, 2)}\n`)
@@ -651,13 +687,18 @@ async function tokenCommand(
     }
   }
   await ensureSessionsDir(home)
-  const store = await sessionStore(
-    file,
-    session?.meta ?? { ...meta, flow: options.browser ? 'browser' : 'device' },
-  )
-  const signIn = mayLogin ? await signInAuthenticator(io, options, transport, store) : undefined
+  const sessionMeta: SessionMeta = session?.meta ?? {
+    ...meta,
+    flow: options.browser ? 'browser' : 'device',
+    ...(options.dpop ? { dpop: true } : {}),
+  }
+  const store = await sessionStore(file, sessionMeta)
+  // The session file says whether it is DPoP-bound: its key is loaded only here, for a refresh or a sign-in.
+  const dpop = sessionMeta.dpop === true ? await sessionDPoP(file) : undefined
+  const signIn = mayLogin ? await signInAuthenticator(io, options, transport, store, dpop) : undefined
   const auth =
-    signIn?.auth ?? new StoredSession(authenticatorOptions(options, transport, store), ['tokenEndpoint'])
+    signIn?.auth ??
+    new StoredSession(authenticatorOptions(options, transport, store, dpop), ['tokenEndpoint'])
   let accessToken: string
   try {
     accessToken = await auth.getAccessToken()
@@ -696,12 +737,25 @@ async function signOutOf(
     io.stderr.write(`Deleted the cached service token of ${whom(meta)}.\n`)
     return true
   }
+  // A DPoP-bound token set is taken (and so revoked) only with its key; a missing or broken key file just
+  // means the server cannot be told, the session is deleted all the same.
+  const { existsSync } = await builtin<typeof import('node:fs')>('node:fs')
+  const dpop =
+    meta.dpop === true && existsSync(dpopKeyPath(file))
+      ? await sessionDPoP(file).catch(() => undefined)
+      : undefined
   // With an issuer, its metadata names the revocation endpoint; with explicit endpoints only, there is none.
   const auth = new StoredSession(
-    authenticatorOptions(options, transport, store),
+    authenticatorOptions(options, transport, store, dpop),
     options.issuer === undefined ? ['tokenEndpoint'] : ['tokenEndpoint', 'revocationEndpoint'],
   )
-  const { revoked, error } = await auth.signOut()
+  let outcome: Awaited<ReturnType<StoredSession['signOut']>>
+  try {
+    outcome = await auth.signOut()
+  } finally {
+    await deleteSessionKey(file)
+  }
+  const { revoked, error } = outcome
   if (revoked) {
     io.stderr.write(`Signed out of ${whom(meta)}: the server revoked the tokens.\n`)
     return true
@@ -815,6 +869,9 @@ async function status(io: CliIo, options: CliOptions): Promise<void> {
     audience: meta?.audience ?? null,
     profiles: profiles.get(file) ?? [],
     signedInWith: meta?.flow ?? null,
+    // Whether the tokens are DPoP-bound, and where the key is (its path only, never its content).
+    tokenType: token.tokenType ?? 'Bearer',
+    dpopKeyFile: meta?.dpop === true ? dpopKeyPath(file) : null,
     accessTokenExpiresAt: token.expiresAt === undefined ? null : new Date(token.expiresAt).toISOString(),
     accessTokenValid: isUsable(token, now),
     refreshToken: token.refreshToken !== undefined,
@@ -847,6 +904,7 @@ async function status(io: CliIo, options: CliOptions): Promise<void> {
         ? []
         : [`  signed in with: ${row.signedInWith === 'browser' ? 'the browser' : 'the device flow'}`]),
       `  access token:   ${expiry}`,
+      `  token type:     ${row.dpopKeyFile === null ? row.tokenType : `DPoP-bound, key in ${row.dpopKeyFile}`}`,
       `  refresh token:  ${row.refreshToken ? 'present' : 'none'}`,
       '',
     )

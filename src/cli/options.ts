@@ -57,7 +57,10 @@ export interface CliOptions {
   /** `--client-cert`, `--client-cert-key`: the client certificate and its key (mutual TLS, RFC 8705). */
   clientCert?: string
   clientCertKey?: string
-  /** `--dpop`: bind the token to a DPoP key (RFC 9449), in memory unless `--dpop-key-file` keeps it. */
+  /**
+   * `--dpop`: bind the token to a DPoP key (RFC 9449), in memory unless `--dpop-key-file` keeps it; for `login`
+   * (and `token --login`), in a key file beside the session.
+   */
   dpop: boolean
   /** `--dpop-key-file`: the DPoP key, created (mode 0600) or read. */
   dpopKeyFile?: string
@@ -125,6 +128,7 @@ const session: Record<string, OptionSpec> = {
 
 const signIn: Record<string, OptionSpec> = {
   browser: { type: 'boolean' },
+  dpop: { type: 'boolean' },
   'no-open': { type: 'boolean' },
   prompt: { type: 'string' },
 }

@@ -33,6 +33,8 @@ export interface SessionMeta {
   audience?: string
   /** How the person signed in (`login`): the login hint repeats `--browser`. */
   flow?: 'device' | 'browser'
+  /** `login --dpop`: the tokens are bound to the DPoP key of {@link dpopKeyPath} (RFC 9449). */
+  dpop?: boolean
 }
 
 /**
@@ -71,6 +73,8 @@ export interface Profile {
   allowInsecureHttp?: boolean
   /** Sign in with the browser rather than the device flow. */
   browser?: boolean
+  /** Bind the session's tokens to a DPoP key (`--dpop`). */
+  dpop?: boolean
   prompt?: string
 }
 
@@ -96,7 +100,7 @@ const profileStrings = [
   'cacert',
   'prompt',
 ] as const
-const profileBooleans = ['insecure', 'allowInsecureHttp', 'browser'] as const
+const profileBooleans = ['insecure', 'allowInsecureHttp', 'browser', 'dpop'] as const
 
 /**
  * The directory of config.json and sessions/: `$TOKEN_CLIENT_HOME`, else `$XDG_CONFIG_HOME/token-client`, else
@@ -160,6 +164,19 @@ const isFiniteNumber = (value: unknown): value is number =>
 const optional = <T>(value: unknown, check: (v: unknown) => v is T): boolean =>
   value === undefined || check(value)
 
+/**
+ * The DPoP key file of a DPoP-bound session: beside the session file, `sessions/<hash>.dpop.jwk` (0600, as
+ * secret as the refresh token bound to it).
+ *
+ * @example
+ * ```ts
+ * const dpop = await fileDPoP(dpopKeyPath(file))
+ * ```
+ */
+export function dpopKeyPath(sessionFile: string): string {
+  return `${sessionFile.replace(/\.json$/, '')}.dpop.jwk`
+}
+
 /** The token set of a session file, checked by hand as `parseStoredToken` checks it (valibot stays unloaded). */
 function asStoredToken(value: Record<string, unknown>): StoredToken | undefined {
   const { accessToken, obtainedAt, expiresAt, refreshToken, tokenType, scope, idToken, binding, jkt } = value
@@ -181,10 +198,8 @@ function asStoredToken(value: Record<string, unknown>): StoredToken | undefined 
 
 function asSessionMeta(value: unknown): SessionMeta | undefined {
   if (typeof value !== 'object' || value === null) return undefined
-  const { kind, issuer, tokenEndpoint, deviceEndpoint, clientId, scopes, audience, flow } = value as Record<
-    string,
-    unknown
-  >
+  const { kind, issuer, tokenEndpoint, deviceEndpoint, clientId, scopes, audience, flow, dpop } =
+    value as Record<string, unknown>
   if (kind !== 'user' && kind !== 'client-credentials') return undefined
   if (!isString(clientId) || !Array.isArray(scopes) || !scopes.every(isString)) return undefined
   if (![issuer, tokenEndpoint, deviceEndpoint, audience].every((v) => optional(v, isString))) return undefined
@@ -194,6 +209,7 @@ function asSessionMeta(value: unknown): SessionMeta | undefined {
   if (deviceEndpoint !== undefined) meta.deviceEndpoint = deviceEndpoint as string
   if (audience !== undefined) meta.audience = audience as string
   if (flow === 'device' || flow === 'browser') meta.flow = flow
+  if (dpop === true) meta.dpop = true
   return meta
 }
 
@@ -351,6 +367,7 @@ function loginCommandFor(flags: CliOptions): string {
   if (flags.insecure) words.push('--insecure')
   if (flags.allowInsecureHttp) words.push('--allow-insecure-http')
   if (flags.browser) words.push('--browser')
+  if (flags.dpop) words.push('--dpop')
   add('prompt', flags.prompt)
   return words.join(' ')
 }
@@ -409,6 +426,7 @@ export async function resolveSettings(
   }
   if (profile.allowInsecureHttp === true) options.allowInsecureHttp = true
   if (profile.browser === true) options.browser = true
+  if (profile.dpop === true) options.dpop = true
   if (flags.prompt === undefined && profile.prompt !== undefined) options.prompt = profile.prompt
   if (profile.proxy !== undefined) options.profileProxy = profile.proxy
   checkCliOptions(options)

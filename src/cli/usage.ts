@@ -114,7 +114,11 @@ const signInOptions = `Sign-in:
                             redirect, RFC 8252) instead of the device flow; needs --issuer
   --no-open                 with --browser: print the URL only, do not open a browser
   --prompt VALUE            with --browser: the OpenID Connect prompt (default: consent when the scopes
-                            include offline_access, which OpenID Connect Core §11 asks for)`
+                            include offline_access, which OpenID Connect Core §11 asks for)
+  --dpop                    bind the session's tokens to a DPoP key (RFC 9449), kept beside the session
+                            file (sessions/<hash>.dpop.jwk, mode 0600); 'token' then knows without a flag.
+                            A DPoP token needs a proof by that key with every request: printing it helps
+                            only a tool that can make proofs`
 
 const sessionsNote = `Sessions live in $TOKEN_CLIENT_HOME, else $XDG_CONFIG_HOME/token-client, else ~/.config/token-client
 (%APPDATA%\\token-client on Windows): sessions/<hash>.json, one per issuer, client id, scopes and audience, mode
@@ -176,7 +180,9 @@ Output:
                             expires_at, expires_in, scope; never the refresh token), header
                             ('Authorization: Bearer ...', for curl -H @-), or exec-credential (a Kubernetes
                             ExecCredential; its apiVersion from KUBERNETES_EXEC_INFO, default
-                            client.authentication.k8s.io/v1)
+                            client.authentication.k8s.io/v1). A DPoP-bound session (login --dpop) prints
+                            'Authorization: DPoP ...' and token_type DPoP; the API then also wants a DPoP
+                            proof per request, which only a tool holding the key file can make
   --json                    the same as --output json
   -h, --help                show this help
 
@@ -192,8 +198,8 @@ ${sessionExitCodes}
       return `Usage: token-client logout [--profile NAME] [--issuer URL] [--client-id ID] [options] | logout --all
 
 Signs out: revokes the refresh token (and the access token) where the server has a revocation endpoint
-(RFC 7009, found in the issuer's metadata), then deletes the session. The session is deleted even when the
-server cannot be told.
+(RFC 7009, found in the issuer's metadata), then deletes the session (and its DPoP key, if any). The session
+is deleted even when the server cannot be told.
 
 ${sessionServerOptions}
   --all                     sign out of every session in the sessions directory
@@ -211,7 +217,8 @@ Exit codes: 0 signed out (or there was no session), 1 the session was deleted bu
       return `Usage: token-client status [--json]
 
 Lists the sessions on stdout: issuer, client id, scopes, audience, the profiles that use it, until when the
-access token is valid, and whether there is a refresh token. Never prints a token.
+access token is valid, whether there is a refresh token, and the token type (DPoP-bound: the key file's path).
+Never prints a token or a key.
 
   --json                    the same as a JSON array
   -h, --help                show this help

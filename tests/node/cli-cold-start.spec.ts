@@ -76,41 +76,55 @@ test('a command that sends a request loads ky, valibot and its chunk, but not th
   expect(loaded.filter((url) => /\/node_modules\/(undici|uqr)\/|\/dist\/cli\/qr-/.test(url))).toEqual([])
 })
 
-test('token with a valid cached session loads nothing from node_modules and no command chunk', async () => {
-  const op = closedAfterTest(await startOidcProvider({ deviceInterval: 1 }))
-  const home = await mkdtemp(join(tmpdir(), 'cli-home-'))
-  closedAfterTest({ close: () => rm(home, { recursive: true, force: true }) })
-  const settings = [
-    '--issuer',
-    op.issuer,
-    '--client-id',
-    op.deviceClient.clientId,
-    '--scope',
-    'openid offline_access',
-  ]
-  const login = closedAfterTest(
-    startProcess(process.execPath, ['dist/cli.js', 'login', ...settings], {
-      env: { ...env, TOKEN_CLIENT_HOME: home },
-    }),
-  )
-  const [, userCode] = await login.waitFor('stderr', /enter the code:\s+(\S+)\n/)
-  await op.approve(userCode ?? '')
-  expect((await login.exited).code).toBe(0)
-  const requests = op.tokenRequests()
+for (const dpop of [false, true]) {
+  test(`token with a valid cached ${dpop ? 'DPoP-bound ' : ''}session loads nothing from node_modules and no command chunk`, async () => {
+    const op = closedAfterTest(await startOidcProvider({ deviceInterval: 1 }))
+    const home = await mkdtemp(join(tmpdir(), 'cli-home-'))
+    closedAfterTest({ close: () => rm(home, { recursive: true, force: true }) })
+    const settings = [
+      '--issuer',
+      op.issuer,
+      '--client-id',
+      op.deviceClient.clientId,
+      '--scope',
+      'openid offline_access',
+    ]
+    const login = closedAfterTest(
+      startProcess(process.execPath, ['dist/cli.js', 'login', ...settings, ...(dpop ? ['--dpop'] : [])], {
+        env: { ...env, TOKEN_CLIENT_HOME: home },
+      }),
+    )
+    const [, userCode] = await login.waitFor('stderr', /enter the code:\s+(\S+)\n/)
+    await op.approve(userCode ?? '')
+    expect((await login.exited).code).toBe(0)
+    const requests = op.tokenRequests()
 
-  const { code, loaded, stdout } = await modulesLoadedBy(
-    ['token', ...settings, '--output', 'exec-credential'],
-    {
-      TOKEN_CLIENT_HOME: home,
-    },
-  )
-  expect(code).toBe(0)
-  expect(JSON.parse(stdout)).toMatchObject({ kind: 'ExecCredential', status: { token: expect.any(String) } })
-  expect(op.tokenRequests()).toBe(requests)
-  expect(loaded.filter((url) => url.includes('/node_modules/'))).toEqual([])
-  expect(loaded.filter((url) => heavy.test(url))).toEqual([])
-  const files = loaded.filter((url) => url.startsWith('file:')).map((url) => url.replace(/^.*\/dist\//, ''))
-  expect(files.filter((file) => !/^cli(\.js|\/(chunk|session)-\w+\.js)$/.test(file))).toEqual([])
-  expect(files).toContainEqual(expect.stringMatching(/^cli\/session-\w+\.js$/))
-  expect(loaded.filter((url) => url.startsWith('node:'))).toEqual([])
-})
+    const { code, loaded, stdout } = await modulesLoadedBy(
+      ['token', ...settings, '--output', 'exec-credential'],
+      {
+        TOKEN_CLIENT_HOME: home,
+      },
+    )
+    expect(code).toBe(0)
+    expect(JSON.parse(stdout)).toMatchObject({
+      kind: 'ExecCredential',
+      status: { token: expect.any(String) },
+    })
+    expect(op.tokenRequests()).toBe(requests)
+    expect(loaded.filter((url) => url.includes('/node_modules/'))).toEqual([])
+    expect(loaded.filter((url) => heavy.test(url))).toEqual([])
+    const files = loaded.filter((url) => url.startsWith('file:')).map((url) => url.replace(/^.*\/dist\//, ''))
+    expect(files.filter((file) => !/^cli(\.js|\/(chunk|session)-\w+\.js)$/.test(file))).toEqual([])
+    expect(files).toContainEqual(expect.stringMatching(/^cli\/session-\w+\.js$/))
+    expect(loaded.filter((url) => url.startsWith('node:'))).toEqual([])
+    if (dpop) {
+      // The scheme from the session file alone: no key, no crypto loaded.
+      const header = await modulesLoadedBy(['token', ...settings, '--output', 'header'], {
+        TOKEN_CLIENT_HOME: home,
+      })
+      expect(header.stdout).toMatch(/^Authorization: DPoP [\w-]+\n$/)
+      expect(header.loaded.filter((url) => url.includes('/node_modules/') || heavy.test(url))).toEqual([])
+      expect(op.tokenRequests()).toBe(requests)
+    }
+  })
+}
