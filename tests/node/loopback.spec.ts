@@ -13,6 +13,7 @@ import { type Browser, chromium, expect, test } from '@playwright/test'
 import { AuthenticationError, GrantType, getToken } from 'token-client'
 import { fileStore, LoopbackAuthenticator } from 'token-client/node'
 import { type StartedProcess, startProcess } from '../fixtures/child-process.ts'
+import { chromiumLaunchOptions } from '../fixtures/chromium.ts'
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { listenOnLoopback } from '../fixtures/listen.ts'
 import { authorizeInteractively, type OidcFixture, startOidcProvider } from '../fixtures/oidc.ts'
@@ -99,17 +100,7 @@ const signsIn =
     fetch(await authorizeInteractively(url, opts))
 
 function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
+  return chromium.launch(chromiumLaunchOptions)
 }
 
 test('Chromium on the provider pages: signed in, the token accepted, the server closed; renewed by refresh after expiry; signOut revokes', async () => {
