@@ -6,6 +6,7 @@ import type { TokenResponse } from '../protocol/schemas.ts'
 import { type GetTokenOptions, getToken } from '../protocol/token.ts'
 import { isLoopbackHost, resolveFetch, type TransportOptions } from '../protocol/transport.ts'
 import { memoryStore, type StoredToken, type TokenStore } from '../stores/token-store.ts'
+import { defaultSkewSeconds, isTokenUsable, tokenBinding } from '../stores/token-validity.ts'
 import { type AuthenticatorEndpoints, resolveEndpoints } from './endpoints.ts'
 
 export type { AuthenticatorEndpoints } from './endpoints.ts'
@@ -223,7 +224,7 @@ export abstract class Authenticator {
         throw new TypeError(`Give the issuer (to discover the endpoints) or the ${missing}.`)
       }
     }
-    const skew = options.skew ?? 30
+    const skew = options.skew ?? defaultSkewSeconds
     if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0) {
       throw new TypeError(`skew must be a non-negative number of seconds, got ${String(skew)}.`)
     }
@@ -240,12 +241,12 @@ export abstract class Authenticator {
     // A failure to get the key is thrown by the first request that needs it, not reported unhandled now.
     dpop?.catch(() => {})
     this.#dpop = dpop
-    this.#binding = JSON.stringify([
-      String(explicit.tokenEndpoint ?? options.issuer),
+    this.#binding = tokenBinding(
+      explicit.tokenEndpoint ?? options.issuer,
       options.clientId,
-      [...this.scopes].sort(),
-      options.audience ?? null,
-    ])
+      this.scopes,
+      options.audience,
+    )
   }
 
   /**
@@ -440,7 +441,7 @@ export abstract class Authenticator {
 
   async #token(signal: AbortSignal | null | undefined): Promise<StoredToken> {
     const current = this.#current
-    if (current !== undefined && this.#usable(current)) return current
+    if (current !== undefined && isTokenUsable(current, this.#skewMs)) return current
     if (this.#inflight === undefined) {
       const flight = this.#renew()
       this.#inflight = flight
@@ -566,12 +567,6 @@ export abstract class Authenticator {
     if (this.#inflight === flight) this.#inflight = undefined
   }
 
-  #usable(token: StoredToken): boolean {
-    if (token.expiresAt === undefined) return true
-    const skew = Math.min(this.#skewMs, (token.expiresAt - token.obtainedAt) / 2)
-    return Date.now() < token.expiresAt - skew
-  }
-
   /**
    * Renews under the store's lock (RFC 9700 §4.14.2: a rotated refresh token is good once, so whoever shares
    * the store must not redeem it twice): take the lock, re-read the store (another holder may have renewed while
@@ -586,7 +581,7 @@ export abstract class Authenticator {
   async #renewHoldingLock(): Promise<StoredToken> {
     await this.#adoptStored()
     const previous = this.#current
-    if (previous !== undefined && this.#usable(previous)) return previous
+    if (previous !== undefined && isTokenUsable(previous, this.#skewMs)) return previous
 
     const endpoints = await this.endpoints()
     let obtained: ObtainedToken | undefined
@@ -601,7 +596,7 @@ export abstract class Authenticator {
         if (!(err instanceof AuthenticationError && err.error === 'invalid_grant')) throw err
         await this.#adoptStored()
         const newer = this.#current
-        if (newer !== undefined && newer !== previous && this.#usable(newer)) return newer
+        if (newer !== undefined && newer !== previous && isTokenUsable(newer, this.#skewMs)) return newer
       }
     }
     obtained ??= await this.obtain(endpoints, this.#current)
@@ -657,8 +652,8 @@ export abstract class Authenticator {
       ...(await this.dpopOptions()),
       grantType: GrantType.REFRESH_TOKEN,
       refreshToken,
+      audience: this.audience,
     }
-    if (this.audience !== undefined) request.audience = this.audience
     const obtainedAt = Date.now()
     const refreshed = await getToken(endpoints.tokenEndpoint, request)
     // RFC 6749 §6: the server may issue a new refresh token; if it does not, the old one stays good.

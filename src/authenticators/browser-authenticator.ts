@@ -183,9 +183,9 @@ export class BrowserAuthenticator extends Authenticator {
       codeChallenge: pkce.codeChallenge,
       state,
       scopes: [...this.scopes],
-      ...(this.audience === undefined ? {} : { audience: this.audience }),
-      ...(options.prompt === undefined ? {} : { prompt: options.prompt }),
-      ...(options.loginHint === undefined ? {} : { loginHint: options.loginHint }),
+      audience: this.audience,
+      prompt: options.prompt,
+      loginHint: options.loginHint,
     })
     const pending: v.InferOutput<typeof pendingSchema> = {
       state,
@@ -277,8 +277,8 @@ export class BrowserAuthenticator extends Authenticator {
     try {
       ;({ code } = parseAuthorizationResponse(callback, {
         state: pending.state,
-        ...(issuer === undefined ? {} : { issuer }),
-        ...(endpoints.issParameterRequired && issuer !== undefined ? { issParameterRequired: true } : {}),
+        issuer,
+        issParameterRequired: endpoints.issParameterRequired === true && issuer !== undefined,
       }))
     } catch (err) {
       // A forged callback (another state, or an error answer without any state, which cannot be verified)
@@ -304,7 +304,7 @@ export class BrowserAuthenticator extends Authenticator {
       redirectUri: pending.redirectUri,
       codeVerifier: pending.codeVerifier,
       clientId: this.clientId,
-      ...(this.audience === undefined ? {} : { audience: this.audience }),
+      audience: this.audience,
       ...dpopOptions,
     })
     await this.keep({ response, obtainedAt })

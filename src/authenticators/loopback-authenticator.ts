@@ -187,7 +187,7 @@ export class LoopbackAuthenticator extends Authenticator {
         codeChallenge: pkce.codeChallenge,
         state,
         scopes: [...this.scopes],
-        ...(this.audience === undefined ? {} : { audience: this.audience }),
+        audience: this.audience,
         ...(this.#prompt === undefined ? {} : { prompt: this.#prompt }),
         ...(this.#loginHint === undefined ? {} : { loginHint: this.#loginHint }),
         ...(this.transport.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
@@ -198,8 +198,8 @@ export class LoopbackAuthenticator extends Authenticator {
       const callback = listening.waitForCallback(state, signal, (href) =>
         parseAuthorizationResponse(href, {
           state,
-          ...(issuer === undefined ? {} : { issuer }),
-          ...(endpoints.issParameterRequired && issuer !== undefined ? { issParameterRequired: true } : {}),
+          issuer,
+          issParameterRequired: endpoints.issParameterRequired === true && issuer !== undefined,
         }),
       )
       const shown = (async () => this.#onAuthorizationUrl(url))()
@@ -219,7 +219,7 @@ export class LoopbackAuthenticator extends Authenticator {
           redirectUri,
           codeVerifier: pkce.codeVerifier,
           clientId: this.clientId,
-          ...(this.audience === undefined ? {} : { audience: this.audience }),
+          audience: this.audience,
           ...(dpop === undefined ? {} : { dpop }),
         })
       } catch (err) {

@@ -6,6 +6,7 @@ import type * as NodeFs from 'node:fs'
 import type * as NodeOs from 'node:os'
 import type * as NodePath from 'node:path'
 import type { StoredToken } from '../stores/token-store.ts'
+import { defaultSkewSeconds, isTokenUsable, tokenBinding } from '../stores/token-validity.ts'
 import { builtin } from './builtins.ts'
 import { type CliIo, ConfigError, exitCode } from './io.ts'
 import { type CliOptions, checkCliOptions, type OutputFormat } from './options.ts'
@@ -124,8 +125,8 @@ export async function tokenClientHome(env: Readonly<Record<string, string | unde
 }
 
 /**
- * What an authenticator binds a stored token set to (the base `Authenticator`'s binding, rebuilt here so that
- * the warm path needs no authenticator): token endpoint or issuer, client id, sorted scopes, audience.
+ * What an authenticator binds a stored token set to, from the session's settings (the warm path needs no
+ * authenticator).
  *
  * @example
  * ```ts
@@ -135,12 +136,7 @@ export async function tokenClientHome(env: Readonly<Record<string, string | unde
 export function bindingOf(
   meta: Pick<SessionMeta, 'issuer' | 'tokenEndpoint' | 'clientId' | 'scopes' | 'audience'>,
 ): string {
-  return JSON.stringify([
-    String(meta.tokenEndpoint ?? meta.issuer),
-    meta.clientId,
-    [...meta.scopes].sort(),
-    meta.audience ?? null,
-  ])
+  return tokenBinding(meta.tokenEndpoint ?? meta.issuer, meta.clientId, meta.scopes, meta.audience)
 }
 
 /**
@@ -242,12 +238,8 @@ export function readSessionFile(file: string): SessionFile | undefined {
   return { token, meta: asSessionMeta((parsed as { session?: unknown }).session) }
 }
 
-/** The authenticators' default skew (30 s), capped at half the lifetime as they cap it. */
-const skewMs = 30_000
-
 /**
- * Whether the access token is still good the way the authenticators judge it: more than the skew (30 s, at
- * most half its lifetime) before expiry; one without an expiry is good until refused.
+ * Whether the access token is still good the way the authenticators judge it (the default skew).
  *
  * @example
  * ```ts
@@ -255,9 +247,7 @@ const skewMs = 30_000
  * ```
  */
 export function isUsable(token: StoredToken, now = Date.now()): boolean {
-  if (token.expiresAt === undefined) return true
-  const skew = Math.min(skewMs, (token.expiresAt - token.obtainedAt) / 2)
-  return now < token.expiresAt - skew
+  return isTokenUsable(token, defaultSkewSeconds * 1000, now)
 }
 
 /** Reads config.json (none: no profiles), checked by hand; a file that is not valid is a ConfigError. */
