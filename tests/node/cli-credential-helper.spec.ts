@@ -10,14 +10,14 @@
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import https from 'node:https'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
 import { AuthenticationError, GrantType, getToken } from 'token-client'
-import { type ProcessResult, type StartedProcess, startProcess } from '../fixtures/child-process.ts'
+import { startProcess } from '../fixtures/child-process.ts'
+import { cleanEnv, cliHome, deviceSettings, expectNothingSecret, sessionFiles } from '../fixtures/cli-home.ts'
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { listenOnLoopback } from '../fixtures/listen.ts'
 import {
@@ -32,87 +32,10 @@ import { createTestCa, type TestCa } from '../fixtures/tls.ts'
 const cli = 'dist/cli.js'
 const kubectl = '/usr/bin/kubectl'
 const closedAfterTest = closeAfterEach(test)
+const { tempDir, start, run, loginWithDevice, onlySession, expire } = cliHome(closedAfterTest)
 
 async function provider(opts?: StartOidcProviderOptions): Promise<OidcFixture> {
   return closedAfterTest(await startOidcProvider({ deviceInterval: 1, ...opts }))
-}
-
-/** A temporary directory, removed after the test. */
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix))
-  closedAfterTest({ close: () => rm(dir, { recursive: true, force: true }) })
-  return dir
-}
-
-/** This environment without any TOKEN_CLIENT_*, proxy or KUBERNETES_* variable. */
-function cleanEnv(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      (entry): entry is [string, string] =>
-        entry[1] !== undefined &&
-        !entry[0].startsWith('TOKEN_CLIENT_') &&
-        !entry[0].startsWith('KUBE') &&
-        !/^(https?|all|no)_proxy$/i.test(entry[0]),
-    ),
-  )
-}
-
-/** Starts `node dist/cli.js ...args` with TOKEN_CLIENT_HOME = home. */
-function start(home: string, args: string[], env: Record<string, string> = {}): StartedProcess {
-  return closedAfterTest(
-    startProcess(process.execPath, [cli, ...args], {
-      env: { ...cleanEnv(), TOKEN_CLIENT_HOME: home, ...env },
-    }),
-  )
-}
-
-const run = (home: string, args: string[], env?: Record<string, string>): Promise<ProcessResult> =>
-  start(home, args, env).exited
-
-/** The device client with a refresh token: issuer, client id, scopes. */
-function deviceSettings(op: OidcFixture): string[] {
-  return ['--issuer', op.issuer, '--client-id', op.deviceClient.clientId, '--scope', 'openid offline_access']
-}
-
-/** `token-client login ...args` with the device flow, approved as soon as the code is on stderr. */
-async function loginWithDevice(op: OidcFixture, home: string, args: string[], env?: Record<string, string>) {
-  const login = start(home, ['login', ...args], env)
-  const [, userCode] = await login.waitFor('stderr', /enter the code:\s+(\S+)\n/)
-  await op.approve(userCode ?? '')
-  const result = await login.exited
-  expect(result.stderr).toContain('Signed in to')
-  expect(result.code).toBe(0)
-  expect(result.stdout).toBe('')
-  return result
-}
-
-/** The session files in home/sessions. */
-async function sessionFiles(home: string): Promise<string[]> {
-  const dir = join(home, 'sessions')
-  if (!existsSync(dir)) return []
-  return (await readdir(dir)).filter((name) => name.endsWith('.json')).map((name) => join(dir, name))
-}
-
-async function onlySession(home: string): Promise<{ file: string; data: Record<string, unknown> }> {
-  const files = await sessionFiles(home)
-  expect(files).toHaveLength(1)
-  const file = files[0] as string
-  return { file, data: JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown> }
-}
-
-/** Makes the session's access token expired (as if obtained an hour ago with a 60 s lifetime). */
-async function expire(home: string): Promise<void> {
-  const { file, data } = await onlySession(home)
-  const obtainedAt = Date.now() - 3_600_000
-  await writeFile(file, JSON.stringify({ ...data, obtainedAt, expiresAt: obtainedAt + 60_000 }))
-}
-
-function expectNoToken(result: { stdout: string; stderr: string }, ...tokens: unknown[]): void {
-  for (const token of tokens) {
-    if (typeof token !== 'string' || token === '') continue
-    expect(result.stdout).not.toContain(token)
-    expect(result.stderr).not.toContain(token)
-  }
 }
 
 test.describe('token-client as a credential helper', () => {
@@ -160,13 +83,13 @@ test.describe('token-client as a credential helper', () => {
     expect(status.stdout).toContain('scopes:         openid offline_access')
     expect(status.stdout).toMatch(/access token: {3}valid until \d{4}-\d\d-\d\dT/)
     expect(status.stdout).toContain('refresh token:  present')
-    expectNoToken(status, accessToken, refreshToken)
+    expectNothingSecret(status, accessToken, refreshToken)
     const statusJson = await run(home, ['status', '--json'])
     const rows = JSON.parse(statusJson.stdout) as Array<Record<string, unknown>>
     expect(rows).toMatchObject([
       { issuer: op.issuer, clientId: op.deviceClient.clientId, accessTokenValid: true, refreshToken: true },
     ])
-    expectNoToken(statusJson, accessToken, refreshToken)
+    expectNothingSecret(statusJson, accessToken, refreshToken)
 
     const logout = await run(home, ['logout', ...deviceSettings(op)])
     expect(logout.stderr).toContain('the server revoked the tokens')

@@ -8,12 +8,11 @@
  * key file. Also under a provider that demands a nonce in every token-endpoint proof.
  */
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
 import { AuthenticationError, createDPoP, GrantType, getToken } from 'token-client'
-import { type ProcessResult, type StartedProcess, startProcess } from '../fixtures/child-process.ts'
+import { cliHome, deviceSettings, expectNothingSecret } from '../fixtures/cli-home.ts'
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
 import { thumbprint } from '../fixtures/dpop-verifier.ts'
 import {
@@ -23,80 +22,12 @@ import {
   startOidcProvider,
 } from '../fixtures/oidc.ts'
 
-const cli = 'dist/cli.js'
+const _cli = 'dist/cli.js'
 const closedAfterTest = closeAfterEach(test)
+const { tempDir, start, run, loginWithDevice, onlySession, expire } = cliHome(closedAfterTest)
 
 async function provider(opts?: StartOidcProviderOptions): Promise<OidcFixture> {
   return closedAfterTest(await startOidcProvider({ deviceInterval: 1, ...opts }))
-}
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix))
-  closedAfterTest({ close: () => rm(dir, { recursive: true, force: true }) })
-  return dir
-}
-
-/** This environment without any TOKEN_CLIENT_*, proxy or KUBERNETES_* variable. */
-function cleanEnv(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      (entry): entry is [string, string] =>
-        entry[1] !== undefined &&
-        !entry[0].startsWith('TOKEN_CLIENT_') &&
-        !entry[0].startsWith('KUBE') &&
-        !/^(https?|all|no)_proxy$/i.test(entry[0]),
-    ),
-  )
-}
-
-function start(home: string, args: string[]): StartedProcess {
-  return closedAfterTest(
-    startProcess(process.execPath, [cli, ...args], { env: { ...cleanEnv(), TOKEN_CLIENT_HOME: home } }),
-  )
-}
-
-const run = (home: string, args: string[]): Promise<ProcessResult> => start(home, args).exited
-
-function deviceSettings(op: OidcFixture): string[] {
-  return ['--issuer', op.issuer, '--client-id', op.deviceClient.clientId, '--scope', 'openid offline_access']
-}
-
-async function loginWithDevice(op: OidcFixture, home: string, args: string[]): Promise<void> {
-  const login = start(home, ['login', ...args])
-  const [, userCode] = await login.waitFor('stderr', /enter the code:\s+(\S+)\n/)
-  await op.approve(userCode ?? '')
-  const result = await login.exited
-  expect(result.stderr).toContain('Signed in to')
-  expect(result.code).toBe(0)
-}
-
-/** The one session of home: its file, its content, and its key file's path. */
-async function onlySession(
-  home: string,
-): Promise<{ file: string; data: Record<string, unknown>; keyFile: string }> {
-  const dir = join(home, 'sessions')
-  const files = (await readdir(dir)).filter((name) => name.endsWith('.json'))
-  expect(files).toHaveLength(1)
-  const file = join(dir, files[0] as string)
-  return {
-    file,
-    data: JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>,
-    keyFile: file.replace(/\.json$/, '.dpop.jwk'),
-  }
-}
-
-async function expire(home: string): Promise<void> {
-  const { file, data } = await onlySession(home)
-  const obtainedAt = Date.now() - 3_600_000
-  await writeFile(file, JSON.stringify({ ...data, obtainedAt, expiresAt: obtainedAt + 60_000 }))
-}
-
-function expectNothingSecret(result: { stdout: string; stderr: string }, ...secrets: unknown[]): void {
-  for (const secret of secrets) {
-    if (typeof secret !== 'string' || secret === '') continue
-    expect(result.stdout).not.toContain(secret)
-    expect(result.stderr).not.toContain(secret)
-  }
 }
 
 for (const dpopNonce of [undefined, 'required'] as const) {
