@@ -5,8 +5,8 @@
  */
 import { expect, type Page, test } from '@playwright/test'
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
-import { startOidcProvider } from '../fixtures/oidc.ts'
-import { bundleMounts, bundlePage, contentTypes, startStaticServer } from '../fixtures/static-server.ts'
+import { startDevicePageSite } from '../fixtures/device-page.ts'
+import { bundlePage } from '../fixtures/static-server.ts'
 
 const closedAfterTest = closeAfterEach(test)
 const storageKey = 'shared-tabs.token'
@@ -45,20 +45,7 @@ test('4 tabs, localStorage, an expired token, rotating refresh tokens: 1 refresh
   page,
   context,
 }) => {
-  let config: Record<string, unknown> = {}
-  const site = closedAfterTest(
-    await startStaticServer({
-      mounts: bundleMounts,
-      generated: { '/': () => ({ type: contentTypes['.html'] ?? '', body: appHtml(config) }) },
-    }),
-  )
-  const op = closedAfterTest(await startOidcProvider({ corsOrigins: [site.url], deviceInterval: 1 }))
-  config = {
-    tokenEndpoint: op.tokenEndpoint,
-    deviceAuthorizationEndpoint: op.deviceAuthorizationEndpoint,
-    clientId: op.deviceClient.clientId,
-    scopes: ['openid', 'offline_access', 'api:read'],
-  }
+  const { site, op } = await startDevicePageSite(closedAfterTest, appHtml)
 
   // Sign in once in the first tab.
   await openTab(page, site.url)

@@ -6,8 +6,8 @@
  */
 import { expect, test } from '@playwright/test'
 import { closeAfterEach } from '../fixtures/closed-after-test.ts'
-import { startOidcProvider } from '../fixtures/oidc.ts'
-import { bundleMounts, bundlePage, contentTypes, startStaticServer } from '../fixtures/static-server.ts'
+import { startDevicePageSite } from '../fixtures/device-page.ts'
+import { bundlePage } from '../fixtures/static-server.ts'
 
 const closedAfterTest = closeAfterEach(test)
 const storageKey = 'web-storage-test.token'
@@ -38,21 +38,7 @@ function appHtml(config: Record<string, unknown>): string {
 test('webStorageStore: a token in sessionStorage is reused after a reload, without a new flow', async ({
   page,
 }) => {
-  // The page needs the provider's URLs and the provider needs the page's origin: the page is generated late.
-  let config: Record<string, unknown> = {}
-  const site = closedAfterTest(
-    await startStaticServer({
-      mounts: bundleMounts,
-      generated: { '/': () => ({ type: contentTypes['.html'] ?? '', body: appHtml(config) }) },
-    }),
-  )
-  const op = closedAfterTest(await startOidcProvider({ corsOrigins: [site.url], deviceInterval: 1 }))
-  config = {
-    tokenEndpoint: op.tokenEndpoint,
-    deviceAuthorizationEndpoint: op.deviceAuthorizationEndpoint,
-    clientId: op.deviceClient.clientId,
-    scopes: ['openid', 'offline_access', 'api:read'],
-  }
+  const { site, op } = await startDevicePageSite(closedAfterTest, appHtml)
 
   await page.goto(site.url)
   const code = page.locator('#code')
